@@ -1,0 +1,1 @@
+"""The ``introspect`` command line (typer): one module per verb, registered in ``main``."""

@@ -1,0 +1,20 @@
+"""Entry point of the ``introspect`` console script."""
+
+from __future__ import annotations
+
+import typer
+
+from introspect.cli import db, keys
+
+app = typer.Typer(
+    name="introspect",
+    help="Make LLM agents check and improve their own answers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,88 @@
+"""Settings: the only reader of environment variables (prefix ``INTROSPECT_``).
+
+Every value has an embedded default so that ``introspect serve`` works with zero configuration:
+SQLite under ``./.introspect/``, no Redis (in-process worker), and the bundled demo model.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".introspect")
+
+
+class RemoteModelSpec(BaseModel):
+    """An OpenAI-compatible endpoint (vLLM, Ollama, OpenAI) known to the service by a short name."""
+
+    base_url: str
+    model: str
+    api_key: SecretStr | None = None
+    top_logprobs: int = Field(default=20, ge=0, le=20)
+    timeout_s: float = 60.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="INTROSPECT_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    # Storage ------------------------------------------------------------------------------------
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file under data_dir."
+    )
+    redis_url: str | None = Field(default=None, description="None = embedded in-process mode.")
+
+    # Models ---------------------------------------------------------------------------------------
+    model_path: Path | None = Field(
+        default=None, description="Local transformers model directory; None = the bundled demo model."
+    )
+    model_device: str = "auto"
+    model_dtype: str = "auto"
+    remote_models: dict[str, RemoteModelSpec] = Field(
+        default_factory=dict, description="Named OpenAI-compatible endpoints, JSON in the environment."
+    )
+    generator_model: str = "local"
+    critic_model: str | None = None
+    escalation_model: str | None = None
+
+    # API ------------------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: list[SecretStr] = Field(
+        default_factory=list, description="Bootstrap API keys accepted besides those stored hashed."
+    )
+    max_body_bytes: int = 1_000_000
+    rate_limit_per_minute: int = 600
+    session_secret: SecretStr | None = None
+
+    # Workers --------------------------------------------------------------------------------------
+    worker_concurrency: int = 4
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 5.0
+    sweep_seconds: float = 5.0
+    max_attempts: int = 3
+    queue_name: str = "introspect:jobs"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'introspect.db').as_posix()}"
+
+    @property
+    def embedded(self) -> bool:
+        """Embedded mode: no Redis, jobs run in the serving process."""
+        return self.redis_url is None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Schema management: Alembic migrations plus LangGraph's checkpointer set-up."""

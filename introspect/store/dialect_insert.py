@@ -1,0 +1,15 @@
+"""INSERT ... ON CONFLICT for whichever backend a session is bound to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_for(session: Session, table: Any) -> Any:
+    """Dialect insert construct supporting ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -1,0 +1,290 @@
+"""Jobs: creation with idempotency, listing with keyset cursors, and the lease protocol.
+
+The lease protocol (Kleppmann's fencing tokens): a worker claims a job by bumping ``lease_version``
+and setting an expiry; heartbeats extend the expiry only while the version still matches; every write
+the job makes is conditioned on the version (see ``fence``), so a paused-then-resumed worker whose
+lease was taken over writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from introspect.store.models import TERMINAL_STATUSES, Job
+from introspect.store.types import utcnow
+
+
+class StaleLeaseError(RuntimeError):
+    """The caller's lease version no longer matches: another worker owns the job now."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    job_id: uuid.UUID
+    owner: str
+    version: int
+
+
+@dataclass(frozen=True)
+class CreateOutcome:
+    job: Job
+    created: bool
+
+
+class IdempotencyConflictError(ValueError):
+    """Same Idempotency-Key, different request body."""
+
+
+def create_job(
+    session: Session,
+    *,
+    graph: str,
+    input: dict[str, Any],
+    config: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+    api_key_id: uuid.UUID | None = None,
+) -> CreateOutcome:
+    """Insert a queued job, or return the existing one for a repeated Idempotency-Key.
+
+    Concurrent requests with one key race on the unique constraint; the loser rolls back its
+    savepoint and reads the winner's row, so exactly one job exists.
+    """
+    scope = str(api_key_id) if api_key_id else ""
+    if idempotency_key is not None:
+        existing = _by_idempotency(session, scope, idempotency_key)
+        if existing is not None:
+            return _replay(existing, request_hash)
+    job = Job(
+        graph=graph,
+        input=input,
+        config=config or {},
+        meta=meta or {},
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        api_key_id=api_key_id,
+        api_key_scope=scope,
+    )
+    try:
+        with session.begin_nested():
+            session.add(job)
+            session.flush()
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        existing = _by_idempotency(session, scope, idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, request_hash)
+    return CreateOutcome(job=job, created=True)
+
+
+def _by_idempotency(session: Session, scope: str, key: str) -> Job | None:
+    stmt = select(Job).where(Job.api_key_scope == scope, Job.idempotency_key == key)
+    return session.scalars(stmt).first()
+
+
+def _replay(existing: Job, request_hash: str | None) -> CreateOutcome:
+    if existing.request_hash != request_hash:
+        raise IdempotencyConflictError("Idempotency-Key was already used with a different request body")
+    return CreateOutcome(job=existing, created=False)
+
+
+def get_job(session: Session, job_id: uuid.UUID) -> Job | None:
+    return session.get(Job, job_id)
+
+
+def list_jobs(
+    session: Session,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    status: str | None = None,
+    graph: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> Sequence[Job]:
+    """Newest first; ``after`` is the (created_at, id) of the last row of the previous page."""
+    stmt = select(Job)
+    if status:
+        stmt = stmt.where(Job.status == status)
+    if graph:
+        stmt = stmt.where(Job.graph == graph)
+    if created_after:
+        stmt = stmt.where(Job.created_at >= created_after)
+    if created_before:
+        stmt = stmt.where(Job.created_at < created_before)
+    if after is not None:
+        at, last_id = after
+        stmt = stmt.where(or_(Job.created_at < at, and_(Job.created_at == at, Job.id < last_id)))
+    stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    return session.scalars(stmt).all()
+
+
+def claim_job(session: Session, job_id: uuid.UUID, owner: str, lease_seconds: float) -> Lease | None:
+    """Take the lease if the job is claimable (queued, or running with an expired lease)."""
+    now = utcnow()
+    claimable = or_(
+        Job.status == "queued",
+        and_(Job.status == "running", or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now)),
+    )
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, claimable, Job.cancel_requested.is_(False))
+        .values(
+            status="running",
+            lease_owner=owner,
+            lease_version=Job.lease_version + 1,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=Job.attempts + 1,
+            started_at=now,
+            updated_at=now,
+        )
+        .returning(Job.lease_version)
+    )
+    version = session.execute(stmt).scalar_one_or_none()
+    if version is None:
+        return None
+    return Lease(job_id=job_id, owner=owner, version=version)
+
+
+def renew_lease(session: Session, lease: Lease, lease_seconds: float) -> bool:
+    """Heartbeat: extend the expiry only while we still hold the lease."""
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.id == lease.job_id, Job.lease_version == lease.version, Job.status == "running")
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now)
+    )
+    return _rowcount(result) == 1
+
+
+def fence(session: Session, lease: Lease) -> None:
+    """Lock the job row iff the lease is current; raise StaleLeaseError otherwise.
+
+    Called at the start of every write transaction of a job: the UPDATE takes the row lock, so a
+    concurrent claim (which bumps lease_version) waits until this transaction ends.
+    """
+    result = session.execute(
+        update(Job)
+        .where(Job.id == lease.job_id, Job.lease_version == lease.version)
+        .values(updated_at=utcnow())
+    )
+    if _rowcount(result) != 1:
+        raise StaleLeaseError(f"lease {lease.version} on job {lease.job_id} is no longer held")
+
+
+def finish_job(
+    session: Session,
+    lease: Lease,
+    *,
+    status: str,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> bool:
+    """Move a leased job to a final (or waiting) status and drop the lease; fenced."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "status": status,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+    }
+    if result is not None:
+        values["result"] = result
+    if error is not None:
+        values["error"] = error
+    if status in TERMINAL_STATUSES:
+        values["finished_at"] = now
+    res = session.execute(
+        update(Job).where(Job.id == lease.job_id, Job.lease_version == lease.version).values(**values)
+    )
+    return _rowcount(res) == 1
+
+
+def release_lease(session: Session, lease: Lease) -> bool:
+    """Hand a running job back to the queue (SIGTERM): another worker resumes from its checkpoint."""
+    res = session.execute(
+        update(Job)
+        .where(Job.id == lease.job_id, Job.lease_version == lease.version, Job.status == "running")
+        .values(status="queued", lease_owner=None, lease_expires_at=None, attempts=Job.attempts - 1)
+    )
+    return _rowcount(res) == 1
+
+
+def request_cancel(session: Session, job_id: uuid.UUID) -> Job | None:
+    """Queued/waiting jobs are cancelled at once; running ones stop at the next node boundary."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        return None
+    if job.status in TERMINAL_STATUSES:
+        return job
+    job.cancel_requested = True
+    if job.status in ("queued", "waiting_human"):
+        job.status = "cancelled"
+        job.finished_at = utcnow()
+        job.lease_owner = None
+        job.lease_expires_at = None
+    session.flush()
+    return job
+
+
+def is_cancel_requested(session: Session, job_id: uuid.UUID) -> bool:
+    return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
+
+def set_status(session: Session, job_id: uuid.UUID, status: str, *, from_status: str | None = None) -> bool:
+    stmt = update(Job).where(Job.id == job_id)
+    if from_status is not None:
+        stmt = stmt.where(Job.status == from_status)
+    res = session.execute(stmt.values(status=status, updated_at=utcnow()))
+    return _rowcount(res) == 1
+
+
+def expired_jobs(session: Session, limit: int = 100) -> Sequence[Job]:
+    """Running jobs whose lease ran out (their worker died or stalled) — the sweeper's input."""
+    now = utcnow()
+    stmt = (
+        select(Job)
+        .where(Job.status == "running", Job.lease_expires_at < now)
+        .order_by(Job.lease_expires_at)
+        .limit(limit)
+    )
+    return session.scalars(stmt).all()
+
+
+def queued_job_ids(session: Session, limit: int = 100) -> list[uuid.UUID]:
+    stmt = select(Job.id).where(Job.status == "queued").order_by(Job.created_at).limit(limit)
+    return list(session.scalars(stmt).all())
+
+
+def fail_exhausted(session: Session, job_id: uuid.UUID, max_attempts: int, error: str) -> bool:
+    """A job whose lease expired max_attempts times is poison: mark it failed with its last error."""
+    now = utcnow()
+    res = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(("running", "queued")), Job.attempts >= max_attempts)
+        .values(
+            status="failed",
+            error=error,
+            lease_owner=None,
+            lease_expires_at=None,
+            finished_at=now,
+            updated_at=now,
+            lease_version=Job.lease_version + 1,
+        )
+    )
+    return _rowcount(res) == 1
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,249 @@
+"""Trajectories and their turns, verifications, critiques and rewards.
+
+Turn writes are idempotent on (trajectory_id, index): a resumed job that replays a node writes
+nothing new, and the children (verifications, critiques, rewards) are written only with a new turn.
+Callers fence the transaction first (``jobs.fence``) so a stale worker writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from introspect.store.dialect_insert import insert_for
+from introspect.store.models import Critique, Reward, Trajectory, Turn, Verification
+from introspect.store.types import utcnow
+
+
+def task_hash(prompt: str, messages: Sequence[Any] | None = None) -> str:
+    """Stable hash of the task: used for the train/eval split and de-duplication."""
+    payload = json.dumps({"prompt": prompt, "messages": list(messages or [])}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass
+class VerificationData:
+    verifier: str
+    passed: bool | None
+    score: float | None = None
+    message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CritiqueData:
+    critic: str
+    verdict: str
+    feedback: str
+    issues: list[Any] = field(default_factory=list)
+    model: str | None = None
+
+
+@dataclass
+class RewardData:
+    kind: str
+    value: float
+    label: bool | None = None
+    comment: str | None = None
+    source: str | None = None
+    on_turn: bool = True
+
+
+@dataclass
+class TurnData:
+    index: int
+    phase: str
+    messages: list[Any] = field(default_factory=list)
+    output: str | None = None
+    answer: str | None = None
+    attempt: int | None = None
+    model: str | None = None
+    prompt_template: str | None = None
+    prompt_hash: str | None = None
+    stats: dict[str, Any] | None = None
+    token_stats: dict[str, Any] | None = None
+    decision: dict[str, Any] | None = None
+    retrieved: list[Any] | None = None
+    sibling_group: int | None = None
+    selected: bool | None = None
+    latency_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    verifications: list[VerificationData] = field(default_factory=list)
+    critiques: list[CritiqueData] = field(default_factory=list)
+    rewards: list[RewardData] = field(default_factory=list)
+
+
+def create_trajectory(
+    session: Session,
+    *,
+    graph: str,
+    task_prompt: str,
+    job_id: uuid.UUID | None = None,
+    task_messages: list[Any] | None = None,
+    reference: str | None = None,
+    verifier: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+    trajectory_id: uuid.UUID | None = None,
+) -> Trajectory:
+    traj = Trajectory(
+        id=trajectory_id or uuid.uuid4(),
+        job_id=job_id,
+        graph=graph,
+        task_prompt=task_prompt,
+        task_messages=task_messages or [],
+        task_hash=task_hash(task_prompt, task_messages),
+        reference=reference,
+        verifier=verifier,
+        meta=meta or {},
+    )
+    session.add(traj)
+    session.flush()
+    return traj
+
+
+def trajectory_for_job(session: Session, job_id: uuid.UUID) -> Trajectory | None:
+    stmt = select(Trajectory).where(Trajectory.job_id == job_id).order_by(Trajectory.created_at.desc())
+    return session.scalars(stmt).first()
+
+
+def record_turn(
+    session: Session, trajectory_id: uuid.UUID, data: TurnData, lease_version: int | None
+) -> Turn | None:
+    """Insert a turn (and its children) once; returns None when (trajectory, index) already exists."""
+    values = {
+        "id": uuid.uuid4(),
+        "trajectory_id": trajectory_id,
+        "index": data.index,
+        "phase": data.phase,
+        "attempt": data.attempt,
+        "messages": data.messages,
+        "output": data.output,
+        "answer": data.answer,
+        "model": data.model,
+        "prompt_template": data.prompt_template,
+        "prompt_hash": data.prompt_hash,
+        "stats": data.stats,
+        "token_stats": data.token_stats,
+        "decision": data.decision,
+        "decision_action": (data.decision or {}).get("action"),
+        "retrieved": data.retrieved,
+        "sibling_group": data.sibling_group,
+        "selected": data.selected,
+        "latency_ms": data.latency_ms,
+        "prompt_tokens": data.prompt_tokens,
+        "completion_tokens": data.completion_tokens,
+        "lease_version": lease_version,
+        "created_at": utcnow(),
+    }
+    stmt = (
+        insert_for(session, Turn.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["trajectory_id", "index"])
+        .returning(Turn.__table__.c.id)
+    )
+    turn_id = session.execute(stmt).scalar_one_or_none()
+    if turn_id is None:
+        return None
+    for v in data.verifications:
+        session.add(
+            Verification(
+                turn_id=turn_id,
+                trajectory_id=trajectory_id,
+                verifier=v.verifier,
+                passed=v.passed,
+                score=v.score,
+                message=v.message,
+                details=v.details,
+            )
+        )
+    for c in data.critiques:
+        session.add(
+            Critique(
+                turn_id=turn_id,
+                trajectory_id=trajectory_id,
+                critic=c.critic,
+                verdict=c.verdict,
+                issues=c.issues,
+                feedback=c.feedback,
+                model=c.model,
+            )
+        )
+    for r in data.rewards:
+        add_reward(session, trajectory_id, r, turn_id=turn_id if r.on_turn else None)
+    session.flush()
+    return session.get(Turn, turn_id)
+
+
+def add_reward(
+    session: Session, trajectory_id: uuid.UUID, data: RewardData, turn_id: uuid.UUID | None = None
+) -> Reward:
+    reward = Reward(
+        trajectory_id=trajectory_id,
+        turn_id=turn_id,
+        kind=data.kind,
+        value=data.value,
+        label=data.label,
+        comment=data.comment,
+        source=data.source,
+    )
+    session.add(reward)
+    session.flush()
+    return reward
+
+
+def finish_trajectory(
+    session: Session,
+    trajectory_id: uuid.UUID,
+    *,
+    final_answer: str | None,
+    stop_reason: str,
+    success: bool | None,
+    outcome_reward: float | None,
+    models: list[str],
+    total_tokens: int,
+    total_latency_ms: float,
+) -> None:
+    session.execute(
+        update(Trajectory)
+        .where(Trajectory.id == trajectory_id)
+        .values(
+            final_answer=final_answer,
+            stop_reason=stop_reason,
+            success=success,
+            outcome_reward=outcome_reward,
+            models=models,
+            total_tokens=total_tokens,
+            total_latency_ms=total_latency_ms,
+            finished_at=utcnow(),
+        )
+    )
+
+
+def get_trajectory_detail(session: Session, trajectory_id: uuid.UUID) -> Trajectory | None:
+    """A trajectory with turns, verifications and critiques eagerly loaded (rewards via list_rewards)."""
+    stmt = (
+        select(Trajectory)
+        .where(Trajectory.id == trajectory_id)
+        .options(
+            selectinload(Trajectory.turns).selectinload(Turn.verifications),
+            selectinload(Trajectory.turns).selectinload(Turn.critiques),
+        )
+    )
+    return session.scalars(stmt).first()
+
+
+def list_rewards(session: Session, trajectory_id: uuid.UUID) -> Sequence[Reward]:
+    stmt = select(Reward).where(Reward.trajectory_id == trajectory_id).order_by(Reward.created_at)
+    return session.scalars(stmt).all()
+
+
+def max_turn_index(session: Session, trajectory_id: uuid.UUID) -> int | None:
+    return session.scalar(select(func.max(Turn.index)).where(Turn.trajectory_id == trajectory_id))

@@ -1,0 +1,109 @@
+"""Jobs: idempotent creation, keyset listing, and lease fencing on both backends."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from introspect.store.engine import transaction
+from introspect.store.repositories import jobs
+from introspect.store.repositories.trajectories import TurnData, create_trajectory, record_turn
+
+
+def _create(
+    factory: sessionmaker[Session], key: str | None = None, body_hash: str = "h1"
+) -> jobs.CreateOutcome:
+    with transaction(factory) as s:
+        return jobs.create_job(
+            s, graph="self_critique", input={"prompt": "p"}, idempotency_key=key, request_hash=body_hash
+        )
+
+
+def test_idempotency_key_returns_same_job(session_factory: sessionmaker[Session]) -> None:
+    first = _create(session_factory, "k1")
+    again = _create(session_factory, "k1")
+    assert first.created and not again.created
+    assert first.job.id == again.job.id
+
+
+def test_idempotency_key_with_other_body_is_rejected(session_factory: sessionmaker[Session]) -> None:
+    _create(session_factory, "k1", "h1")
+    with pytest.raises(jobs.IdempotencyConflictError):
+        _create(session_factory, "k1", "h2")
+
+
+def test_concurrent_creates_with_one_key_make_one_job(session_factory: sessionmaker[Session]) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(lambda _: _create(session_factory, "same"), range(16)))
+    assert len({o.job.id for o in outcomes}) == 1
+    assert sum(o.created for o in outcomes) == 1
+
+
+def test_list_jobs_keyset_pagination(session_factory: sessionmaker[Session]) -> None:
+    created = [_create(session_factory).job.id for _ in range(5)]
+    seen = []
+    after = None
+    while True:
+        with transaction(session_factory) as s:
+            page = jobs.list_jobs(s, limit=2, after=after)
+            if not page:
+                break
+            seen.extend(j.id for j in page)
+            after = (page[-1].created_at, page[-1].id)
+    assert sorted(seen) == sorted(created)
+    assert len(seen) == len(set(seen))
+
+
+def test_stale_lease_cannot_write(session_factory: sessionmaker[Session]) -> None:
+    job_id = _create(session_factory).job.id
+    with transaction(session_factory) as s:
+        first = jobs.claim_job(s, job_id, "worker-a", lease_seconds=0.01)
+        assert first is not None
+        traj = create_trajectory(s, graph="g", task_prompt="p", job_id=job_id)
+    time.sleep(0.05)
+    with transaction(session_factory) as s:
+        second = jobs.claim_job(s, job_id, "worker-b", lease_seconds=30)
+        assert second is not None and second.version == first.version + 1
+    with pytest.raises(jobs.StaleLeaseError), transaction(session_factory) as s:
+        jobs.fence(s, first)
+        record_turn(s, traj.id, TurnData(index=0, phase="generate", output="late"), first.version)
+    with transaction(session_factory) as s:
+        assert not jobs.renew_lease(s, first, 30)
+        assert jobs.renew_lease(s, second, 30)
+        assert not jobs.finish_job(s, first, status="succeeded")
+
+
+def test_claim_refuses_job_with_live_lease(session_factory: sessionmaker[Session]) -> None:
+    job_id = _create(session_factory).job.id
+    with transaction(session_factory) as s:
+        assert jobs.claim_job(s, job_id, "a", 30) is not None
+    with transaction(session_factory) as s:
+        assert jobs.claim_job(s, job_id, "b", 30) is None
+
+
+def test_cancel_queued_job_is_immediate(session_factory: sessionmaker[Session]) -> None:
+    job_id = _create(session_factory).job.id
+    with transaction(session_factory) as s:
+        job = jobs.request_cancel(s, job_id)
+        assert job is not None and job.status == "cancelled"
+    with transaction(session_factory) as s:
+        assert jobs.claim_job(s, job_id, "a", 30) is None
+
+
+def test_poison_job_fails_after_max_attempts(session_factory: sessionmaker[Session]) -> None:
+    job_id = _create(session_factory).job.id
+    for _ in range(2):
+        with transaction(session_factory) as s:
+            assert jobs.claim_job(s, job_id, "a", 0.001) is not None
+        time.sleep(0.01)
+        with transaction(session_factory) as s:
+            assert not jobs.fail_exhausted(s, job_id, 3, "boom")
+    with transaction(session_factory) as s:
+        assert jobs.claim_job(s, job_id, "a", 0.001) is not None
+    with transaction(session_factory) as s:
+        assert jobs.fail_exhausted(s, job_id, 3, "lease expired 3 times")
+        job = jobs.get_job(s, job_id)
+        assert job is not None and job.status == "failed" and job.error == "lease expired 3 times"
