@@ -62,6 +62,8 @@ class Job(Base):
     lease_version: Mapped[int] = mapped_column(Integer, default=0)
     lease_expires_at: Mapped[datetime | None]
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A human's answer to an escalation, waiting to be fed to the graph as Command(resume=...).
+    resume_value: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))

@@ -69,6 +69,7 @@ def upgrade() -> None:
     sa.Column('lease_version', sa.Integer(), nullable=False),
     sa.Column('lease_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_requested', sa.Boolean(), nullable=False),
+    sa.Column('resume_value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('idempotency_key', sa.String(length=255), nullable=True),
     sa.Column('request_hash', sa.String(length=64), nullable=True),
     sa.Column('api_key_id', sa.Uuid(), nullable=True),
