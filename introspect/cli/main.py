@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from introspect.cli import db, keys
+from introspect.cli import db, keys, serve, worker
 
 app = typer.Typer(
     name="introspect",
@@ -14,6 +14,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+app.command("serve")(serve.serve_command)
+app.command("worker")(worker.worker_command)
 
 
 if __name__ == "__main__":

@@ -211,14 +211,32 @@ def finish_job(
     return _rowcount(res) == 1
 
 
-def release_lease(session: Session, lease: Lease) -> bool:
-    """Hand a running job back to the queue (SIGTERM): another worker resumes from its checkpoint."""
+def release_lease(session: Session, lease: Lease, *, error: str | None = None, refund_attempt: bool = False) -> bool:
+    """Put a leased job back in the queue; fenced.
+
+    ``refund_attempt`` is for a clean hand-back (SIGTERM): the attempt did not fail, so it must not
+    count towards the poison-job limit. After an error the attempt counts and the error is kept.
+    """
+    values: dict[str, Any] = {
+        "status": "queued",
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": utcnow(),
+    }
+    if refund_attempt:
+        values["attempts"] = Job.attempts - 1
+    if error is not None:
+        values["error"] = error
     res = session.execute(
         update(Job)
         .where(Job.id == lease.job_id, Job.lease_version == lease.version, Job.status == "running")
-        .values(status="queued", lease_owner=None, lease_expires_at=None, attempts=Job.attempts - 1)
+        .values(**values)
     )
     return _rowcount(res) == 1
+
+
+def attempts_of(session: Session, job_id: uuid.UUID) -> int:
+    return int(session.scalar(select(Job.attempts).where(Job.id == job_id)) or 0)
 
 
 def request_cancel(session: Session, job_id: uuid.UUID) -> Job | None:

@@ -1,0 +1,20 @@
+# One image for the api, worker and migrate services (docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+# torch first, from the CPU index: a bare torch requirement would pull the multi-GB CUDA build.
+RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
+
+COPY pyproject.toml constraints.txt README.md alembic.ini langgraph.json ./
+COPY introspect ./introspect
+COPY graphs ./graphs
+COPY prompts ./prompts
+COPY migrations ./migrations
+RUN pip install -c constraints.txt -e .
+
+RUN useradd --create-home --uid 10001 introspect && chown -R introspect /app
+USER introspect
+EXPOSE 8000
+CMD ["introspect", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,94 @@
+"""The FastAPI application factory. Nothing is built at import time; the lifespan owns resources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
+
+import introspect
+from introspect.api.auth import Authenticator
+from introspect.api.body_limit import BodySizeLimitMiddleware
+from introspect.api.deps import _caller
+from introspect.api.errors import install_error_handlers
+from introspect.api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from introspect.api.routes import corpora, events, health, jobs, trajectories
+from introspect.config import Settings, get_settings
+from introspect.store.engine import make_engine, make_session_factory
+from introspect.worker.dispatch import ArqDispatcher, InProcessDispatcher, JobDispatcher
+from introspect.worker.identity import worker_identity
+from introspect.worker.runtime import start_worker_runtime
+
+API_PREFIX = "/v1"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bound_host: str | None = None,
+    model_provider: Any = None,
+) -> FastAPI:
+    """Build the app. ``model_provider`` replaces the model backends of the embedded worker (tests)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url)
+        factory = make_session_factory(engine)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.session_factory = factory
+        app.state.authenticator = Authenticator(settings, factory, bound_host or settings.host)
+        limiter: RateLimiter = (
+            RedisRateLimiter(settings.redis_url, settings.rate_limit_per_minute)
+            if settings.redis_url
+            else MemoryRateLimiter(settings.rate_limit_per_minute)
+        )
+        app.state.rate_limiter = limiter
+        with ExitStack() as stack:
+            dispatcher: JobDispatcher
+            if settings.embedded:
+                core = stack.enter_context(
+                    start_worker_runtime(settings, factory, owner=worker_identity("embedded"), models=model_provider)
+                )
+                app.state.worker_core = core
+                dispatcher = InProcessDispatcher(core)
+            else:
+                dispatcher = ArqDispatcher(settings.redis_url or "", settings.queue_name)
+            app.state.dispatcher = dispatcher
+            try:
+                yield
+            finally:
+                await dispatcher.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Introspect",
+        version=introspect.__version__,
+        description=(
+            "Runs LLM agents through generate → verify → gate → critique → revise, reads the "
+            "uncertainty of every answer from a local model's logits, and keeps every trajectory "
+            "as RISE-style training data."
+        ),
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+
+    v1 = APIRouter(prefix=API_PREFIX)
+    v1.include_router(health.router)
+    v1.include_router(jobs.router)
+    v1.include_router(events.router)
+    v1.include_router(trajectories.router)
+    v1.include_router(corpora.router)
+    _include_exports(v1)
+    app.include_router(v1)
+    return app
+
+
+def _include_exports(v1: APIRouter) -> None:
+    from introspect.export.api import router as exports_router
+
+    v1.include_router(exports_router, dependencies=[Depends(_caller)])

@@ -1,0 +1,102 @@
+"""Bearer API keys: bootstrap keys from settings and hashed keys from the database.
+
+With no key configured anywhere the API is open, but only while bound to a loopback address (the
+serve command refuses any other address in that case; this check is the second line of defence).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from introspect.config import Settings
+from introspect.store.engine import transaction
+from introspect.store.repositories.api_keys import has_api_keys, hash_key, verify_api_key
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: ``key_id`` is None for bootstrap keys and anonymous loopback use."""
+
+    key_id: uuid.UUID | None
+    rate_key: str
+    anonymous: bool = False
+
+
+class AuthError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Authenticator:
+    # How long "are there any keys in the database?" is cached: avoids a query per request while
+    # making a freshly created key take effect within seconds.
+    KEYS_PRESENT_TTL = 5.0
+
+    def __init__(self, settings: Settings, factory: sessionmaker[Session], bound_host: str) -> None:
+        self._bootstrap = [hash_key(k.get_secret_value()) for k in settings.api_keys]
+        self._factory = factory
+        self._bound_host = bound_host
+        self._keys_present: tuple[float, bool] | None = None
+        self._lock = threading.Lock()
+
+    def _db_has_keys(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._keys_present
+        if cached is not None and now - cached[0] < self.KEYS_PRESENT_TTL:
+            return cached[1]
+        with transaction(self._factory) as session:
+            present = has_api_keys(session)
+        with self._lock:
+            self._keys_present = (now, present)
+        return present
+
+    def auth_required(self) -> bool:
+        return bool(self._bootstrap) or self._db_has_keys()
+
+    def authenticate(self, authorization: str | None, client_host: str | None) -> Caller:
+        token = _bearer(authorization)
+        if token is None:
+            if self.auth_required():
+                raise AuthError("missing bearer API key (Authorization: Bearer <key>)")
+            if not is_loopback(self._bound_host):
+                raise AuthError("no API key configured: unauthenticated access is allowed on loopback only")
+            return Caller(key_id=None, rate_key=f"anon:{client_host or '-'}", anonymous=True)
+        return self.check_key(token)
+
+    def check_key(self, token: str) -> Caller:
+        digest = hash_key(token)
+        for i, known in enumerate(self._bootstrap):
+            if hmac.compare_digest(known, digest):
+                return Caller(key_id=None, rate_key=f"bootstrap:{i}")
+        with transaction(self._factory) as session:
+            record = verify_api_key(session, token)
+            if record is None:
+                raise AuthError("invalid API key")
+            return Caller(key_id=record.id, rate_key=f"key:{record.id}")
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

@@ -1,0 +1,43 @@
+"""Named ``Annotated`` dependencies for routes (FastAPI full-stack template style)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from introspect.api.auth import AuthError, Authenticator, Caller
+from introspect.api.ratelimit import RateLimiter
+from introspect.config import Settings
+from introspect.worker.dispatch import JobDispatcher
+
+
+def _session_factory(request: Request) -> sessionmaker[Session]:
+    return request.app.state.session_factory  # type: ignore[no-any-return]
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _dispatcher(request: Request) -> JobDispatcher:
+    return request.app.state.dispatcher  # type: ignore[no-any-return]
+
+
+def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        caller = authenticator.authenticate(authorization, request.client.host if request.client else None)
+    except AuthError as exc:
+        raise HTTPException(401, exc.message, headers={"WWW-Authenticate": "Bearer"}) from exc
+    limiter: RateLimiter = request.app.state.rate_limiter
+    if not limiter.allow(caller.rate_key):
+        raise HTTPException(429, "rate limit exceeded; retry in a minute", headers={"Retry-After": "60"})
+    return caller
+
+
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(_session_factory)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DispatcherDep = Annotated[JobDispatcher, Depends(_dispatcher)]
+CallerDep = Annotated[Caller, Depends(_caller)]

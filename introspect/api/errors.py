@@ -1,0 +1,54 @@
+"""Error handlers: every user mistake is a 4xx with a readable message, never a 500."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from introspect.api.cursor import InvalidCursorError
+from introspect.api.services.jobs import ConflictError, NotFoundError
+from introspect.runner.errors import JobValidationError
+from introspect.store.repositories.jobs import IdempotencyConflictError
+
+log = logging.getLogger(__name__)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:10]:
+        location = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        parts.append(f"{location or 'body'}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            status_code=422,
+            content={"detail": _validation_message(exc), "errors": _json_safe(exc.errors())},
+        )
+
+    async def _unprocessable(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    app.add_exception_handler(JobValidationError, _unprocessable)
+    app.add_exception_handler(IdempotencyConflictError, _unprocessable)
+    app.add_exception_handler(InvalidCursorError, _unprocessable)
+    app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(ConflictError, _conflict)
+
+
+def _json_safe(errors: object) -> object:
+    import json
+
+    return json.loads(json.dumps(errors, default=str))

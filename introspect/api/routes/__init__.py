@@ -1,0 +1,1 @@
+"""Route modules: thin handlers, one service call each."""

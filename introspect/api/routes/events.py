@@ -1,0 +1,111 @@
+"""/v1/jobs/{id}/events: Server-Sent Events replayed from the durable event log.
+
+Every event has the job_events row id as its SSE id, so a client reconnecting with ``Last-Event-ID``
+gets exactly what it missed. Redis pub/sub (when configured) only shortens the wait for new rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from sqlalchemy.orm import Session, sessionmaker
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from introspect.api.deps import CallerDep, SessionFactoryDep
+from introspect.api.services.jobs import NotFoundError
+from introspect.store.engine import transaction
+from introspect.store.models import TERMINAL_STATUSES
+from introspect.store.repositories import events, jobs
+from introspect.worker.notify import job_channel
+
+router = APIRouter(tags=["jobs"])
+
+POLL_SECONDS = 0.25
+
+
+def _read(factory: sessionmaker[Session], job_id: uuid.UUID, after: int) -> tuple[str | None, list[dict[str, Any]]]:
+    with transaction(factory) as session:
+        job = jobs.get_job(session, job_id)
+        if job is None:
+            return None, []
+        rows = events.events_after(session, job_id, after)
+        return job.status, [{"id": e.id, "event": e.type, "data": e.data} for e in rows]
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE stream of job events"}},
+)
+async def job_events(
+    job_id: uuid.UUID,
+    request: Request,
+    _caller: CallerDep,
+    factory: SessionFactoryDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> EventSourceResponse:
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    status, first = await run_in_threadpool(_read, factory, job_id, after)
+    if status is None:
+        raise NotFoundError(f"job {job_id} not found")
+    redis_url: str | None = request.app.state.settings.redis_url
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        nonlocal after
+        batch, current = first, status
+        waiter = _Waiter(redis_url, job_id)
+        try:
+            while True:
+                for event in batch:
+                    after = event["id"]
+                    yield {"id": str(event["id"]), "event": event["event"], "data": json.dumps(event["data"])}
+                if current in TERMINAL_STATUSES and not batch:
+                    return
+                if await request.is_disconnected():
+                    return
+                if not batch:
+                    await waiter.wait()
+                current, batch = await run_in_threadpool(_read, factory, job_id, after)
+                if current is None:
+                    return
+        finally:
+            await waiter.close()
+
+    return EventSourceResponse(stream(), ping=15)
+
+
+class _Waiter:
+    """Sleeps until a pub/sub wake-up or the poll interval, whichever comes first."""
+
+    def __init__(self, redis_url: str | None, job_id: uuid.UUID) -> None:
+        self._redis_url = redis_url
+        self._job_id = job_id
+        self._pubsub: Any = None
+
+    async def wait(self) -> None:
+        if self._redis_url is None:
+            await asyncio.sleep(POLL_SECONDS)
+            return
+        try:
+            if self._pubsub is None:
+                import redis.asyncio as aioredis
+
+                client = aioredis.Redis.from_url(self._redis_url, socket_connect_timeout=0.5)
+                self._pubsub = client.pubsub()
+                await self._pubsub.subscribe(job_channel(self._job_id))
+            await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        except Exception:  # Redis down: fall back to polling the event log
+            self._pubsub = None
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def close(self) -> None:
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.aclose()
+            except Exception:
+                pass

@@ -1,0 +1,132 @@
+"""Request and response schemas (pydantic), separate from the ORM models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+JobStatus = Literal["queued", "running", "waiting_human", "succeeded", "failed", "cancelled"]
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(max_length=200_000)
+
+
+class VerifierSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(min_length=1, max_length=50)
+
+
+class JobInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: str | None = Field(default=None, min_length=1, max_length=200_000)
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=200)
+    reference: str | None = Field(default=None, max_length=100_000)
+    verifier: str | VerifierSpec | None = None
+    corpus: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class JobConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    max_turns: int | None = Field(default=None, ge=1, le=20)
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    gate: dict[str, Any] | None = None
+    generator_model: str | None = Field(default=None, max_length=100)
+    critic_model: str | None = Field(default=None, max_length=100)
+    escalation_model: str | None = Field(default=None, max_length=100)
+
+
+class CreateJobRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "graph": "self_critique",
+                    "input": {"prompt": "What is 17 + 25?", "reference": "42", "verifier": "numeric"},
+                },
+                {
+                    "graph": "self_critique",
+                    "input": {
+                        "prompt": "Give the capital of France as JSON",
+                        "verifier": {"name": "regex", "pattern": "Paris"},
+                    },
+                    "config": {"max_turns": 3, "gate": {"min_self_certainty": 1.0}},
+                    "metadata": {"experiment": "demo"},
+                },
+            ]
+        },
+    )
+    graph: str = Field(min_length=1, max_length=100)
+    input: JobInput
+    config: JobConfig = Field(default_factory=JobConfig)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobResource(BaseModel):
+    id: uuid.UUID
+    status: JobStatus
+    graph: str
+    trajectory_id: uuid.UUID | None
+    result: dict[str, Any] | None
+    stop_reason: str | None
+    turn_count: int
+    attempts: int
+    error: str | None
+    input: dict[str, Any]
+    config: dict[str, Any]
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+
+
+class ResumeRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"answer": "The answer is 42."}]}
+    )
+    answer: str = Field(min_length=1, max_length=100_000)
+    comment: str | None = Field(default=None, max_length=10_000)
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(default="", max_length=1000)
+    content: str = Field(min_length=1, max_length=1_000_000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DocumentsRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"documents": [{"title": "Paris", "content": "Paris is the capital of France."}]}]
+        },
+    )
+    documents: list[DocumentIn] = Field(min_length=1, max_length=1000)
+
+
+class DocumentsCreated(BaseModel):
+    corpus: str
+    document_ids: list[int]
+
+
+class HealthStatus(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    detail: str | list[Any]

@@ -1,0 +1,1 @@
+"""Service functions: one per use case; routes call exactly one of them."""

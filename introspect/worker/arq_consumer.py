@@ -1,0 +1,87 @@
+"""The ``introspect worker`` process: an arq consumer feeding a WorkerCore.
+
+arq delivers job ids quickly; the WorkerCore's database poll and sweeper keep jobs moving when
+Redis is away, and the arq loop reconnects with back-off when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import uuid
+from typing import Any
+
+from arq.connections import RedisSettings
+from arq.worker import Worker, func
+
+from introspect.config import Settings
+from introspect.store.engine import make_engine, make_session_factory
+from introspect.worker.dispatch import RUN_JOB_FUNCTION
+from introspect.worker.identity import worker_identity
+from introspect.worker.runtime import start_worker_runtime
+
+log = logging.getLogger(__name__)
+
+
+async def _consume(settings: Settings, core: Any, stop: asyncio.Event) -> None:
+    async def run_job(_ctx: dict[str, Any], job_id: str) -> None:
+        future = core.submit(uuid.UUID(job_id))
+        if future is not None:
+            await asyncio.wrap_future(future)
+
+    backoff = 0.5
+    while not stop.is_set():
+        redis_settings = RedisSettings.from_dsn(settings.redis_url or "")
+        redis_settings.conn_retries = 0
+        worker = Worker(
+            [func(run_job, name=RUN_JOB_FUNCTION)],  # type: ignore[arg-type]
+            queue_name=settings.queue_name,
+            redis_settings=redis_settings,
+            handle_signals=False,
+            max_jobs=settings.worker_concurrency,
+            job_timeout=24 * 3600,
+            keep_result=0,
+            max_tries=1,
+            poll_delay=0.1,
+        )
+        task = asyncio.create_task(worker.async_run())
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            task.cancel()
+            await worker.close()
+            return
+        stopper.cancel()
+        exc = task.exception()
+        log.warning("arq consumer stopped (%s); database polling continues, reconnecting", exc)
+        await worker.close()
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, 10.0)
+
+
+def run_worker(settings: Settings, concurrency: int | None = None) -> None:
+    if concurrency:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    engine = make_engine(settings.resolved_database_url)
+    factory = make_session_factory(engine)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        with start_worker_runtime(settings, factory, owner=worker_identity()) as core:
+            log.info("worker %s started (concurrency %s)", core.owner, settings.worker_concurrency)
+            if settings.redis_url:
+                await _consume(settings, core, stop)
+            else:
+                await stop.wait()
+            log.info("worker %s stopping: handing back running jobs at the next node boundary", core.owner)
+            # Leaving the context calls core.shutdown(): stop claiming, wait, release leases.
+            await asyncio.to_thread(core.shutdown)
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.dispose()

@@ -1,0 +1,167 @@
+"""The job-running engine shared by ``introspect worker`` and embedded ``introspect serve``.
+
+Postgres (or SQLite) is the source of truth; this engine finds work three ways, so losing Redis never
+loses a job: direct ``submit`` (a Redis/arq wake-up, or the in-process API right after commit), a
+poll of queued rows, and a sweeper that re-offers jobs whose lease expired (their worker died) and
+fails poison jobs after ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from introspect.store.engine import transaction
+from introspect.store.repositories import jobs
+from introspect.store.repositories.jobs import Lease, StaleLeaseError
+from introspect.worker.leases import LeaseKeeper
+
+log = logging.getLogger(__name__)
+
+# Runs a claimed job to a settled state (or returns early when asked to stop).
+JobExecutor = Callable[[uuid.UUID, Lease], object]
+
+
+class WorkerCore:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        execute: JobExecutor,
+        *,
+        owner: str,
+        concurrency: int,
+        lease_seconds: float,
+        heartbeat_seconds: float,
+        poll_seconds: float,
+        sweep_seconds: float,
+        max_attempts: int,
+    ) -> None:
+        self._factory = factory
+        self._execute = execute
+        self.owner = owner
+        self._lease_seconds = lease_seconds
+        self._poll_seconds = poll_seconds
+        self._sweep_seconds = sweep_seconds
+        self._max_attempts = max_attempts
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
+        self._concurrency = concurrency
+        self.leases = LeaseKeeper(factory, lease_seconds, heartbeat_seconds)
+        self._in_flight: dict[uuid.UUID, Future[None]] = {}
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(poll_seconds, self.poll_queued), name="poll", daemon=True),
+            threading.Thread(target=self._loop, args=(sweep_seconds, self.sweep), name="sweep", daemon=True),
+        ]
+
+    # lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.leases.start()
+        for thread in self._threads:
+            thread.start()
+
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """SIGTERM: stop claiming; running jobs stop at their next node boundary and are handed back."""
+        self.stopping.set()
+        with self._lock:
+            futures = list(self._in_flight.values())
+        for future in futures:
+            try:
+                future.result(timeout=timeout)
+            except Exception:  # already logged by the job thread
+                pass
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.leases.stop()
+
+    # work intake ---------------------------------------------------------------------------------
+    def submit(self, job_id: uuid.UUID) -> Future[None] | None:
+        """Offer a job; returns the future of its run, or None if already running here or stopping."""
+        with self._lock:
+            if self.stopping.is_set():
+                return None
+            existing = self._in_flight.get(job_id)
+            if existing is not None:
+                return existing
+            if len(self._in_flight) >= self._concurrency * 4:
+                return None  # the poll will offer it again; don't hoard work other workers could do
+            future = self._pool.submit(self._process, job_id)
+            self._in_flight[job_id] = future
+        future.add_done_callback(lambda _f: self._forget(job_id))
+        return future
+
+    def _forget(self, job_id: uuid.UUID) -> None:
+        with self._lock:
+            self._in_flight.pop(job_id, None)
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._in_flight)
+
+    def poll_queued(self) -> None:
+        free = self._concurrency - self.in_flight()
+        if free <= 0:
+            return
+        with transaction(self._factory) as session:
+            ids = jobs.queued_job_ids(session, limit=free)
+        for job_id in ids:
+            self.submit(job_id)
+
+    def sweep(self) -> None:
+        """Re-offer jobs with an expired lease; end poison jobs as failed."""
+        with transaction(self._factory) as session:
+            expired = [(j.id, j.attempts, j.error, j.lease_owner) for j in jobs.expired_jobs(session)]
+        for job_id, attempts, error, owner in expired:
+            if attempts >= self._max_attempts:
+                message = error or f"lease expired {attempts} times (last owner {owner}); giving up"
+                with transaction(self._factory) as session:
+                    jobs.fail_exhausted(session, job_id, self._max_attempts, message)
+                log.warning("job %s failed after %s attempts", job_id, attempts)
+            else:
+                self.submit(job_id)
+
+    def _loop(self, interval: float, action: Callable[[], None]) -> None:
+        while not self.stopping.wait(interval):
+            try:
+                action()
+            except Exception:  # the database may be restarting: keep looping
+                log.warning("%s failed; retrying in %.1fs", action.__name__, interval, exc_info=True)
+
+    # one job -------------------------------------------------------------------------------------
+    def _process(self, job_id: uuid.UUID) -> None:
+        with transaction(self._factory) as session:
+            lease = jobs.claim_job(session, job_id, self.owner, self._lease_seconds)
+        if lease is None:
+            return
+        self.leases.hold(lease)
+        try:
+            self._execute(job_id, lease)
+        except StaleLeaseError:
+            log.warning("job %s: lease %s taken over; this run's writes were refused", job_id, lease.version)
+            return
+        except Exception as exc:
+            self._settle_error(lease, exc)
+            return
+        finally:
+            self.leases.drop(lease)
+        self._hand_back_if_unsettled(lease)
+
+    def _hand_back_if_unsettled(self, lease: Lease) -> None:
+        """The executor returned with the job still running under our lease: we were asked to stop."""
+        with transaction(self._factory) as session:
+            if jobs.release_lease(session, lease, refund_attempt=True):
+                log.info("job %s handed back at a node boundary", lease.job_id)
+
+    def _settle_error(self, lease: Lease, exc: BaseException) -> None:
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        log.error("job %s attempt failed: %s", lease.job_id, error)
+        with transaction(self._factory) as session:
+            if jobs.attempts_of(session, lease.job_id) >= self._max_attempts:
+                jobs.finish_job(session, lease, status="failed", error=error)
+            else:
+                jobs.release_lease(session, lease, error=error)

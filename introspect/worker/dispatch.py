@@ -1,0 +1,70 @@
+"""Hand a committed job to whoever runs jobs: arq over Redis, or the in-process worker.
+
+Called only after the job row has committed, so a worker can always see the row it is woken for.
+A failed enqueue loses nothing: the row stays ``queued`` and the workers' Postgres poll finds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Protocol
+
+from introspect.worker.core import WorkerCore
+
+log = logging.getLogger(__name__)
+
+RUN_JOB_FUNCTION = "run_job"
+
+
+class JobDispatcher(Protocol):
+    async def enqueue(self, job_id: uuid.UUID) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessDispatcher:
+    """Embedded mode: the API process runs jobs itself on its WorkerCore threads."""
+
+    def __init__(self, core: WorkerCore) -> None:
+        self._core = core
+
+    async def enqueue(self, job_id: uuid.UUID) -> None:
+        self._core.submit(job_id)
+
+    async def close(self) -> None:
+        return None
+
+
+class ArqDispatcher:
+    """Enqueue on arq; the arq job only carries the id (Postgres stays the source of truth)."""
+
+    def __init__(self, redis_url: str, queue_name: str) -> None:
+        self._redis_url = redis_url
+        self._queue_name = queue_name
+        self._pool: object | None = None
+
+    async def _get_pool(self):  # type: ignore[no-untyped-def]
+        from arq import create_pool
+        from arq.connections import RedisSettings
+
+        if self._pool is None:
+            settings = RedisSettings.from_dsn(self._redis_url)
+            settings.conn_timeout = 1
+            settings.conn_retries = 0
+            self._pool = await create_pool(settings, default_queue_name=self._queue_name)
+        return self._pool
+
+    async def enqueue(self, job_id: uuid.UUID) -> None:
+        try:
+            pool = await self._get_pool()
+            # A fresh arq id per wake-up: the database claim, not arq, de-duplicates runs.
+            await pool.enqueue_job(RUN_JOB_FUNCTION, str(job_id), _job_id=f"{job_id}:{uuid.uuid4().hex[:8]}")
+        except Exception:
+            self._pool = None
+            log.warning("could not enqueue job %s on Redis; the workers' database poll will pick it up", job_id)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()  # type: ignore[attr-defined]
+            self._pool = None

@@ -1,0 +1,67 @@
+"""Wire a WorkerCore to the graph runner: checkpointer, model backends, event fan-out."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from introspect.config import Settings
+from introspect.runner import RunnerDeps, default_model_provider, execute_job, make_checkpointer
+from introspect.store.repositories.jobs import Lease
+from introspect.worker.core import WorkerCore
+from introspect.worker.notify import RedisNotifier
+
+
+@contextmanager
+def start_worker_runtime(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    *,
+    owner: str,
+    models: Any = None,
+    concurrency: int | None = None,
+    poll_seconds: float | None = None,
+) -> Iterator[WorkerCore]:
+    """Start a WorkerCore whose executor runs jobs through the LangGraph runner; stop it on exit."""
+    notifier = RedisNotifier(settings.redis_url) if settings.redis_url else None
+    with make_checkpointer(settings.resolved_database_url) as checkpointer:
+        core: WorkerCore | None = None
+
+        def should_stop() -> bool:
+            return core is not None and core.stopping.is_set()
+
+        deps = RunnerDeps(
+            session_factory=factory,
+            checkpointer=checkpointer,
+            models=models if models is not None else default_model_provider(settings),
+            settings=settings,
+            notify=notifier,
+            should_stop=should_stop,
+        )
+
+        def execute(job_id: uuid.UUID, lease: Lease) -> object:
+            return execute_job(job_id, lease, deps)
+
+        core = WorkerCore(
+            factory,
+            execute,
+            owner=owner,
+            concurrency=concurrency or settings.worker_concurrency,
+            lease_seconds=settings.lease_seconds,
+            heartbeat_seconds=settings.heartbeat_seconds,
+            # With Redis the poll is only a safety net; embedded mode relies on it more.
+            poll_seconds=poll_seconds or (5.0 if settings.redis_url else 0.5),
+            sweep_seconds=settings.sweep_seconds,
+            max_attempts=settings.max_attempts,
+        )
+        core.start()
+        try:
+            yield core
+        finally:
+            core.shutdown()
+            if notifier is not None:
+                notifier.close()
