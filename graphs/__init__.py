@@ -1,0 +1,1 @@
+"""LangGraph state machines, loadable by path as ``langgraph.json`` lists them (``graphs/x.py:graph``)."""

@@ -1,0 +1,98 @@
+"""Model calls as nodes make them: any LangChain chat model in, text + token statistics out.
+
+The local chat model puts the answer's token statistics in ``AIMessage.response_metadata``
+(``stats``: the summary, ``token_stats``: the compact per-token arrays) because it collects them while
+generating. A remote model's answer has none; the score node then teacher-forces it through the local
+model (``LocalModel.score``) so the gate can judge answers it did not write.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+
+from graphs.state import Message
+from introspect.runner.context import Scorer
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    stats: dict[str, Any] | None
+    token_stats: dict[str, Any] | None
+    latency_ms: float
+    prompt_tokens: int | None
+    completion_tokens: int | None
+
+
+def reply_from_message(message: BaseMessage, latency_ms: float) -> Reply:
+    meta = message.response_metadata or {}
+    usage = message.usage_metadata if isinstance(message, AIMessage) else None
+    stats = meta.get("stats")
+    completion = usage.get("output_tokens") if usage else None
+    if completion is None and isinstance(stats, dict) and isinstance(stats.get("n_tokens"), int):
+        completion = stats["n_tokens"]
+    return Reply(
+        text=message.text,
+        stats=stats if isinstance(stats, dict) else None,
+        token_stats=meta.get("token_stats") if isinstance(meta.get("token_stats"), dict) else None,
+        latency_ms=latency_ms,
+        prompt_tokens=usage.get("input_tokens") if usage else None,
+        completion_tokens=completion,
+    )
+
+
+def length_limit(model: BaseChatModel, max_tokens: int) -> dict[str, int]:
+    """Introspect's own chat models take transformers' ``max_new_tokens``; LangChain's take ``max_tokens``."""
+    key = "max_new_tokens" if "max_new_tokens" in type(model).model_fields else "max_tokens"
+    return {key: max_tokens}
+
+
+def invoke_chat(model: BaseChatModel, messages: list[Message], max_tokens: int) -> Reply:
+    started = time.perf_counter()
+    message = model.invoke(messages, **length_limit(model, max_tokens))
+    return reply_from_message(message, (time.perf_counter() - started) * 1000)
+
+
+def invoke_chat_n(
+    model: BaseChatModel,
+    messages: list[Message],
+    n: int,
+    *,
+    max_tokens: int,
+    temperature: float,
+    seed: int | None,
+) -> list[Reply]:
+    """``n`` candidates from one batched call (``n`` generations in one ``ChatResult``).
+
+    A model that ignores ``n`` returns a single generation; the remaining candidates are then drawn
+    with one ``batch`` call, so any chat model works, only less efficiently.
+    """
+    kwargs: dict[str, Any] = {**length_limit(model, max_tokens), "temperature": temperature}
+    if seed is not None:
+        kwargs["seed"] = seed
+    started = time.perf_counter()
+    result = model.generate([messages], n=n, **kwargs)  # type: ignore[arg-type]
+    generations = list(result.generations[0])
+    latency_ms = (time.perf_counter() - started) * 1000
+    replies = [reply_from_message(g.message, latency_ms / max(1, len(generations))) for g in generations]  # type: ignore[attr-defined]
+    if len(replies) < n:
+        started = time.perf_counter()
+        more = model.batch([messages] * (n - len(replies)), **kwargs)  # type: ignore[arg-type]
+        each = (time.perf_counter() - started) * 1000 / max(1, len(more))
+        replies += [reply_from_message(m, each) for m in more]
+    return replies[:n]
+
+
+def teacher_forced(
+    scorer: Scorer, messages: list[Message], text: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(summary, compact per-token arrays) of ``text`` read by the local model after ``messages``.
+
+    The end-of-turn token is scored too, as generation would have produced it."""
+    stats = scorer.score(messages, text, add_eos=True)
+    return stats.summary(), stats.to_compact()

@@ -1,0 +1,92 @@
+"""Gate policy: every threshold the uncertainty gate reads, as data.
+
+PCC routing (probabilistic certainty + consistency) and entropix both say the cut-offs are empirical,
+so they live here as a validated model that a job may override key by key (``config["gate"]``) and
+that :mod:`introspect.gate.calibrate` can re-derive from stored, verified trajectories.
+
+How the defaults were chosen (the bundled demo model, issue 4; numbers in docs of this module's
+constants and reproduced by ``python -m introspect.gate.calibrate``):
+
+* ``min_self_certainty``: on the demo model's held-out split the first attempts' mean self-certainty
+  (Kang et al. 2025) separates right from wrong answers imperfectly, as expected of a tiny model. We
+  take the smallest threshold at which answers *above* it are right at least 90% of the time, so that
+  "confident, no verifier -> stop" is wrong at most one time in ten; the value is rounded down.
+* ``max_mean_nll``: a second, independent certainty signal (log-perplexity of the chosen tokens); a
+  confident answer must also be one the model found likely. Set to the 90th percentile of correct
+  first attempts, so it rejects almost no right answer.
+* Regime cut-offs: the uncertainty package's defaults (1.0 nat mean entropy, 1.5 nat^2 varentropy).
+* Budgets: RISE evaluates at five turns (p1@t5, m1@t5), hence ``max_turns = 5``; two retrievals and
+  one escalation keep the loop's cost bounded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+RegimeName = Literal["confident", "branch", "unsure", "scattered"]
+
+# Calibrated on the demo model (see module docstring); change them only together with that evidence.
+DEFAULT_MIN_SELF_CERTAINTY = 4.0
+DEFAULT_MAX_MEAN_NLL = 0.25
+
+
+class GatePolicy(BaseModel):
+    """Thresholds and budgets of :func:`introspect.gate.decide`; unknown keys are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Escalation is a one-shot, expensive hand-off (a stronger model or a person): never twice a job.
+    MAX_ESCALATIONS: ClassVar[int] = 1
+
+    max_turns: int = Field(default=5, ge=1, le=20, description="Attempts per job, escalation included.")
+    token_budget: int | None = Field(
+        default=20_000, ge=1, description="Prompt + completion tokens of all model calls of a job."
+    )
+    max_retrievals: int = Field(default=2, ge=0, le=10, description="Retrieval steps per job (K).")
+    retrieval_k: int = Field(default=4, ge=1, le=20, description="Passages per retrieval.")
+    min_self_certainty: float = Field(
+        default=DEFAULT_MIN_SELF_CERTAINTY,
+        description="Mean self-certainty (nats) at or above which an unverified answer counts as sure.",
+    )
+    max_mean_nll: float | None = Field(
+        default=DEFAULT_MAX_MEAN_NLL,
+        ge=0,
+        description="Mean NLL (nats/token) at or below which an answer counts as sure; None = unused.",
+    )
+    entropy_threshold: float = Field(default=1.0, gt=0, description="entropix cut for high entropy.")
+    varentropy_threshold: float = Field(default=1.5, gt=0, description="entropix cut for high varentropy.")
+    retrieve_regimes: tuple[RegimeName, ...] = Field(
+        default=("unsure",), description="Regimes that ask for information (high H, low V): retrieve."
+    )
+    escalate_regimes: tuple[RegimeName, ...] = Field(
+        default=("scattered",), description="Regimes with no structure at all (high H, high V): escalate."
+    )
+    escalate_after_failures: int = Field(
+        default=3, ge=1, description="Escalate (when available) after this many rejected attempts."
+    )
+
+    def thresholds(self) -> dict[str, Any]:
+        """The policy as stored next to every decision (JSON-ready)."""
+        return self.model_dump(mode="json")
+
+
+class GatePolicyError(ValueError):
+    """A policy override names an unknown key or an out-of-range value."""
+
+
+def policy_with_overrides(overrides: dict[str, Any] | None, base: GatePolicy | None = None) -> GatePolicy:
+    """``base`` (the defaults) with a job's overrides applied and re-validated."""
+    base = base or GatePolicy()
+    if not overrides:
+        return base
+    if not isinstance(overrides, dict):
+        raise GatePolicyError("gate policy overrides must be an object")
+    try:
+        return GatePolicy.model_validate({**base.model_dump(), **overrides})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'gate'}: {err['msg']}" for err in exc.errors()
+        )
+        raise GatePolicyError(f"invalid gate policy: {problems}") from exc

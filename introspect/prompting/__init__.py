@@ -1,0 +1,28 @@
+"""Prompt templates loaded from ``prompts/``: named, versioned, validated, hashed per turn."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from introspect.prompting.template import (
+    PROMPTS_DIR,
+    PromptError,
+    PromptLibrary,
+    PromptTemplate,
+    parse_template,
+)
+
+__all__ = [
+    "PROMPTS_DIR",
+    "PromptError",
+    "PromptLibrary",
+    "PromptTemplate",
+    "default_library",
+    "parse_template",
+]
+
+
+@lru_cache(maxsize=1)
+def default_library() -> PromptLibrary:
+    """The repository's ``prompts/`` directory, loaded once per process."""
+    return PromptLibrary()

@@ -1,0 +1,146 @@
+"""Run one claimed job: the single entry point the worker and the CLI call.
+
+A job's LangGraph thread is its id and every step is checkpointed synchronously (durability
+"sync"), so a run after a crash -- another worker, a new lease -- continues from the last finished
+node: no finished turn is written or generated twice. A pending human answer (``jobs.resume_value``)
+resumes an ``interrupt()`` with ``Command(resume=...)``. Every write is fenced by the lease.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.types import Command
+
+from introspect.runner.assemble import build_context, initial_input
+from introspect.runner.deps import RunnerDeps
+from introspect.runner.errors import RunCancelled, RunHandedBack
+from introspect.runner.graphs import GRAPHS
+from introspect.runner.recorder import DbRecorder, event_payload
+from introspect.runner.spec import JobSpec, parse_job
+from introspect.store.engine import transaction
+from introspect.store.models import Job
+from introspect.store.repositories import events, jobs, trajectories
+from introspect.store.repositories.jobs import Lease
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job_id: uuid.UUID
+    status: str  # succeeded | waiting_human | cancelled | running (handed back)
+    trajectory_id: uuid.UUID
+    result: dict[str, Any] | None = None
+    interrupt: dict[str, Any] | None = None
+
+
+def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> tuple[JobSpec, uuid.UUID, Any, bool]:
+    """Parse the job and find (or create) its trajectory, in one fenced transaction."""
+    with transaction(deps.session_factory) as session:
+        jobs.fence(session, lease)
+        job = session.get(Job, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} does not exist")
+        spec = parse_job(job.graph, dict(job.input), dict(job.config or {}), deps.settings)
+        trajectory = trajectories.trajectory_for_job(session, job_id)
+        if trajectory is None:
+            trajectory = trajectories.create_trajectory(
+                session,
+                graph=spec.graph,
+                task_prompt=spec.prompt,
+                job_id=job_id,
+                task_messages=spec.messages or [],
+                reference=spec.reference,
+                verifier=None if spec.verifier is None else spec.verifier.to_json(),
+                meta={"config": dict(job.config or {})},
+            )
+        return spec, trajectory.id, job.resume_value, job.cancel_requested
+
+
+def _finish(
+    deps: RunnerDeps,
+    lease: Lease,
+    status: str,
+    result: dict[str, Any] | None,
+    *,
+    clear_resume: bool = False,
+) -> None:
+    with transaction(deps.session_factory) as session:
+        jobs.fence(session, lease)
+        if clear_resume:
+            job = session.get(Job, lease.job_id)
+            if job is not None:
+                job.resume_value = None
+        jobs.finish_job(session, lease, status=status, result=result)
+        payload = event_payload(events.append_event(session, lease.job_id, "status", {"status": status}))
+    if deps.notify is not None:
+        deps.notify(lease.job_id, payload)
+
+
+def _result(values: dict[str, Any], trajectory_id: uuid.UUID) -> dict[str, Any]:
+    final = values.get("result") or {}
+    history = values.get("history") or []
+    return {
+        "answer": final.get("answer"),
+        "stop_reason": final.get("stop_reason"),
+        "success": final.get("success"),
+        "trajectory_id": str(trajectory_id),
+        "turns": int(values.get("next_index", len(history))),
+    }
+
+
+# Invoke with None: LangGraph then continues the thread from its last checkpoint.
+_CONTINUE = object()
+
+
+def _first_input(snapshot: Any, spec: JobSpec, resume_value: Any) -> Any:
+    """What to invoke the graph with, from its thread's last checkpoint; None: nothing to run."""
+    if snapshot.interrupts:
+        return None if resume_value is None else Command(resume=resume_value)
+    if snapshot.next:
+        return _CONTINUE  # a crashed or handed-back run: continue from the last checkpoint
+    if snapshot.values.get("result") is not None:
+        return None  # finished before a crash; only the job row was not updated
+    return initial_input(spec)
+
+
+def execute_job(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> JobOutcome:
+    """Run (or continue, or resume) a job whose lease the caller holds; see the module docstring.
+
+    Returns the status written with ``jobs.finish_job`` (succeeded, waiting_human, cancelled), or
+    ``running`` when ``deps.should_stop()`` ended the run at a node boundary (nothing is written:
+    the caller hands the lease back). ``StaleLeaseError`` propagates having written nothing; any
+    other error propagates for the worker to count the attempt, the checkpoint keeping the progress.
+    """
+    spec, trajectory_id, resume_value, cancel_requested = _prepare(job_id, lease, deps)
+    if cancel_requested:
+        _finish(deps, lease, "cancelled", None, clear_resume=True)
+        return JobOutcome(job_id, "cancelled", trajectory_id)
+    recorder = DbRecorder(deps.session_factory, lease, trajectory_id, deps.notify, deps.should_stop)
+    graph = GRAPHS[spec.graph].load().compile(checkpointer=deps.checkpointer)
+    config: Any = {"configurable": {"thread_id": str(job_id)}}
+    run_input = _first_input(graph.get_state(config), spec, resume_value)
+    if run_input is not None:
+        recorder.append("status", {"status": "running"})
+        try:
+            graph.invoke(
+                None if run_input is _CONTINUE else run_input,
+                config,
+                context=build_context(spec, deps, recorder),
+                durability="sync",
+            )
+        except RunCancelled:
+            _finish(deps, lease, "cancelled", None, clear_resume=True)
+            return JobOutcome(job_id, "cancelled", trajectory_id)
+        except RunHandedBack:
+            return JobOutcome(job_id, "running", trajectory_id)
+    snapshot = graph.get_state(config)
+    if snapshot.interrupts:
+        value = snapshot.interrupts[0].value
+        waiting = {"interrupt": value, "trajectory_id": str(trajectory_id)}
+        _finish(deps, lease, "waiting_human", waiting, clear_resume=True)
+        return JobOutcome(job_id, "waiting_human", trajectory_id, waiting, value)
+    result = _result(dict(snapshot.values), trajectory_id)
+    _finish(deps, lease, "succeeded", result, clear_resume=True)
+    return JobOutcome(job_id, "succeeded", trajectory_id, result)

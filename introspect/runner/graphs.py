@@ -1,0 +1,69 @@
+"""The graph registry: names to builders, loaded by file path exactly as ``langgraph.json`` does.
+
+``graphs/`` sits at the repository root beside ``prompts/`` and ``migrations/`` (design.md §3), not
+inside the installed package, so it is imported from its path: the ``graphs`` package is registered
+from ``<root>/graphs/__init__.py`` when the import system cannot find it (an installed console script
+does not have the repository root on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+GRAPHS_DIR = ROOT / "graphs"
+
+
+@dataclass(frozen=True)
+class GraphEntry:
+    path: str
+    builder: str = "build"
+
+    def load(self) -> Any:
+        """A fresh, uncompiled ``StateGraph`` (compile it with the checkpointer of your choice)."""
+        return getattr(import_graph_module(self.path), self.builder)()
+
+
+GRAPHS: dict[str, GraphEntry] = {
+    "self_critique": GraphEntry("graphs/self_critique.py"),
+    "best_of_n": GraphEntry("graphs/best_of_n.py"),
+}
+
+
+def _ensure_graphs_package() -> None:
+    existing = sys.modules.get("graphs")
+    if existing is not None:
+        return
+    spec = importlib.util.find_spec("graphs")
+    if spec is not None and spec.origin and Path(spec.origin).resolve().parent == GRAPHS_DIR:
+        importlib.import_module("graphs")
+        return
+    spec = importlib.util.spec_from_file_location(
+        "graphs", GRAPHS_DIR / "__init__.py", submodule_search_locations=[str(GRAPHS_DIR)]
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the graphs package from {GRAPHS_DIR}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["graphs"] = module
+    spec.loader.exec_module(module)
+
+
+def import_graph_module(path: str) -> ModuleType:
+    """Import ``graphs/<name>.py`` (a path relative to the repository root) as ``graphs.<name>``."""
+    file = (ROOT / path).resolve()
+    if file.parent != GRAPHS_DIR or file.suffix != ".py":
+        raise ValueError(f"{path!r} is not a module of {GRAPHS_DIR}")
+    _ensure_graphs_package()
+    return importlib.import_module(f"graphs.{file.stem}")
+
+
+def load_by_reference(reference: str) -> Any:
+    """``"./graphs/x.py:graph"`` (the ``langgraph.json`` spelling) to the object it names."""
+    path, _, attr = reference.partition(":")
+    return getattr(import_graph_module(path.removeprefix("./")), attr or "graph")

@@ -1,0 +1,137 @@
+"""The runner's recorder: every node outcome becomes rows in one fenced transaction, then a notify.
+
+Each transaction starts with ``jobs.fence(session, lease)``: the UPDATE both proves that our lease
+is still the current one and locks the job row until commit, so a worker whose lease was taken over
+(paused, partitioned) raises ``StaleLeaseError`` and writes nothing. Turn writes are idempotent on
+(trajectory, index) and events are appended only for turns that were actually inserted, so a node
+replayed after a crash leaves the log as if it had run once. ``notify`` (the lead's Redis publisher)
+runs only after commit: a subscriber never hears of a row it cannot read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from introspect.runner.context import FinishData
+from introspect.runner.errors import RunCancelled, RunHandedBack
+from introspect.store.engine import transaction
+from introspect.store.models import Job, Trajectory
+from introspect.store.repositories import events, jobs, trajectories
+from introspect.store.repositories.jobs import Lease, StaleLeaseError
+from introspect.store.repositories.trajectories import RewardData, TurnData
+
+Notify = Callable[[uuid.UUID, dict[str, Any]], None]
+
+
+def event_payload(event: Any) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "data": event.data,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+def turn_finished_data(turn: TurnData) -> dict[str, Any]:
+    decision = turn.decision or None
+    return {
+        "index": turn.index,
+        "phase": turn.phase,
+        "decision": None
+        if decision is None
+        else {"action": decision["action"], "reason": decision["reason"]},
+        "stats": turn.stats,
+    }
+
+
+class DbRecorder:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        lease: Lease,
+        trajectory_id: uuid.UUID,
+        notify: Notify | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.lease = lease
+        self.job_id = lease.job_id
+        self.trajectory_id = trajectory_id
+        self.notify = notify
+        self.should_stop = should_stop
+
+    def _publish(self, payloads: Sequence[dict[str, Any]]) -> None:
+        if self.notify is None:
+            return
+        for payload in payloads:
+            self.notify(self.job_id, payload)
+
+    def check(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise RunHandedBack(f"job {self.job_id}: the worker is stopping")
+        with self.session_factory() as session:
+            row = session.get(Job, self.job_id)
+            if row is None or row.lease_version != self.lease.version:
+                raise StaleLeaseError(f"lease {self.lease.version} on job {self.job_id} is no longer held")
+            if row.cancel_requested:
+                raise RunCancelled(f"job {self.job_id} was cancelled")
+
+    def append(self, type: str, data: dict[str, Any]) -> None:
+        with transaction(self.session_factory) as session:
+            jobs.fence(session, self.lease)
+            payload = event_payload(events.append_event(session, self.job_id, type, data))
+        self._publish([payload])
+
+    def turn_started(self, index: int, phase: str) -> None:
+        self.append("turn_started", {"index": index, "phase": phase})
+
+    def record_turns(self, turns: Sequence[TurnData]) -> None:
+        payloads: list[dict[str, Any]] = []
+        with transaction(self.session_factory) as session:
+            jobs.fence(session, self.lease)
+            for turn in turns:
+                if trajectories.record_turn(session, self.trajectory_id, turn, self.lease.version) is None:
+                    continue  # replayed node: already written by an earlier run
+                event = events.append_event(session, self.job_id, "turn_finished", turn_finished_data(turn))
+                payloads.append(event_payload(event))
+        self._publish(payloads)
+
+    def finish(self, data: FinishData) -> None:
+        with transaction(self.session_factory) as session:
+            jobs.fence(session, self.lease)
+            trajectory = session.get(Trajectory, self.trajectory_id, with_for_update=True)
+            if trajectory is None or trajectory.finished_at is not None:
+                return  # finished by an earlier run of this node: rewards exist already
+            detail = trajectories.get_trajectory_detail(session, self.trajectory_id)
+            turn_ids = {t.index: t.id for t in detail.turns} if detail else {}
+            for index, value in data.attempt_rewards:
+                if index in turn_ids:
+                    trajectories.add_reward(
+                        session,
+                        self.trajectory_id,
+                        RewardData(kind="attempt", value=value, label=value >= 1.0, source="verifier"),
+                        turn_id=turn_ids[index],
+                    )
+            if data.outcome_reward is not None:
+                trajectories.add_reward(
+                    session,
+                    self.trajectory_id,
+                    RewardData(
+                        kind="outcome", value=data.outcome_reward, label=data.success, source="verifier"
+                    ),
+                )
+            trajectories.finish_trajectory(
+                session,
+                self.trajectory_id,
+                final_answer=data.final_answer,
+                stop_reason=data.stop_reason,
+                success=data.success,
+                outcome_reward=data.outcome_reward,
+                models=data.models,
+                total_tokens=data.total_tokens,
+                total_latency_ms=data.total_latency_ms,
+            )
