@@ -9,6 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 import introspect
+from introspect.admin import AdminSecurityMiddleware
+from introspect.admin import router as admin_router
+from introspect.admin import static_files as admin_static_files
 from introspect.api.auth import Authenticator
 from introspect.api.body_limit import BodySizeLimitMiddleware
 from introspect.api.deps import _caller
@@ -85,6 +88,9 @@ def create_app(
     v1.include_router(corpora.router)
     _include_exports(v1)
     app.include_router(v1)
+    app.include_router(admin_router)
+    app.mount("/admin/static", admin_static_files(), name="admin-static")
+    app.add_middleware(AdminSecurityMiddleware)
     return app
 
 

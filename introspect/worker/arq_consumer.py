@@ -50,17 +50,26 @@ async def _consume(settings: Settings, core: Any, stop: asyncio.Event) -> None:
         done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if stopper in done:
             task.cancel()
-            await worker.close()
+            await _close_quietly(worker)
             return
         stopper.cancel()
         exc = task.exception()
         log.warning("arq consumer stopped (%s); database polling continues, reconnecting", exc)
-        await worker.close()
+        await _close_quietly(worker)
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, 10.0)
 
 
-def run_worker(settings: Settings, concurrency: int | None = None) -> None:
+async def _close_quietly(worker: Worker) -> None:
+    """arq's close() talks to Redis; when Redis is the thing that went away, that must not kill us."""
+    try:
+        await worker.close()
+    except Exception as exc:
+        log.debug("arq worker close failed: %s", exc)
+
+
+def run_worker(settings: Settings, concurrency: int | None = None, *, models: Any = None) -> None:
+    """Run until SIGTERM/SIGINT. ``models`` replaces the model backends (scripted tests, benchmarks)."""
     if concurrency:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
     engine = make_engine(settings.resolved_database_url)
@@ -71,7 +80,7 @@ def run_worker(settings: Settings, concurrency: int | None = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        with start_worker_runtime(settings, factory, owner=worker_identity()) as core:
+        with start_worker_runtime(settings, factory, owner=worker_identity(), models=models) as core:
             log.info("worker %s started (concurrency %s)", core.owner, settings.worker_concurrency)
             if settings.redis_url:
                 await _consume(settings, core, stop)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +46,11 @@ class LeaseKeeper:
         with self._lock:
             self._held.discard(lease)
             self._lost.discard(lease)
+
+    def lease_for(self, job_id: uuid.UUID) -> Lease | None:
+        """The live lease this process holds on ``job_id`` (None once dropped or lost)."""
+        with self._lock:
+            return next((lease for lease in self._held if lease.job_id == job_id), None)
 
     def is_lost(self, lease: Lease) -> bool:
         with self._lock:

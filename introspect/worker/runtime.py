@@ -13,6 +13,7 @@ from introspect.config import Settings
 from introspect.runner import RunnerDeps, default_model_provider, execute_job, make_checkpointer
 from introspect.store.repositories.jobs import Lease
 from introspect.worker.core import WorkerCore
+from introspect.worker.fenced_checkpointer import FencedCheckpointer
 from introspect.worker.notify import RedisNotifier
 
 
@@ -28,8 +29,13 @@ def start_worker_runtime(
 ) -> Iterator[WorkerCore]:
     """Start a WorkerCore whose executor runs jobs through the LangGraph runner; stop it on exit."""
     notifier = RedisNotifier(settings.redis_url) if settings.redis_url else None
-    with make_checkpointer(settings.resolved_database_url) as checkpointer:
+    with make_checkpointer(settings.resolved_database_url) as raw_checkpointer:
         core: WorkerCore | None = None
+
+        def lease_for(job_id: uuid.UUID) -> Lease | None:
+            return core.leases.lease_for(job_id) if core is not None else None
+
+        checkpointer = FencedCheckpointer(raw_checkpointer, factory, lease_for)
 
         def should_stop() -> bool:
             return core is not None and core.stopping.is_set()

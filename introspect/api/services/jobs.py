@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.api.cursor import decode_cursor, encode_cursor
 from introspect.api.schemas import CreateJobRequest, JobResource, Page, ResumeRequest
 from introspect.runner.errors import JobValidationError
-from introspect.runner.validation import validate_job_request
+from introspect.runner.spec import validate_job_request
 from introspect.store.engine import transaction
 from introspect.store.models import Job, Trajectory, Turn
 from introspect.store.repositories import events, jobs
