@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, convert_to_messages
 
 from graphs.state import Message
 from introspect.runner.context import Scorer
@@ -46,7 +46,7 @@ def reply_from_message(message: BaseMessage, latency_ms: float) -> Reply:
     )
 
 
-def length_limit(model: BaseChatModel, max_tokens: int) -> dict[str, int]:
+def length_limit(model: BaseChatModel, max_tokens: int) -> dict[str, Any]:
     """Introspect's own chat models take transformers' ``max_new_tokens``; LangChain's take ``max_tokens``."""
     key = "max_new_tokens" if "max_new_tokens" in type(model).model_fields else "max_tokens"
     return {key: max_tokens}
@@ -76,13 +76,13 @@ def invoke_chat_n(
     if seed is not None:
         kwargs["seed"] = seed
     started = time.perf_counter()
-    result = model.generate([messages], n=n, **kwargs)  # type: ignore[arg-type]
+    result = model.generate([convert_to_messages(messages)], n=n, **kwargs)
     generations = list(result.generations[0])
     latency_ms = (time.perf_counter() - started) * 1000
     replies = [reply_from_message(g.message, latency_ms / max(1, len(generations))) for g in generations]  # type: ignore[attr-defined]
     if len(replies) < n:
         started = time.perf_counter()
-        more = model.batch([messages] * (n - len(replies)), **kwargs)  # type: ignore[arg-type]
+        more = model.batch([messages] * (n - len(replies)), **kwargs)
         each = (time.perf_counter() - started) * 1000 / max(1, len(more))
         replies += [reply_from_message(m, each) for m in more]
     return replies[:n]

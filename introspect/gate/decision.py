@@ -122,7 +122,7 @@ def decide(features: GateFeatures, policy: GatePolicy) -> Decision:
             return made("stop", "confident")
         if confident is None and features.critique_verdict == "correct":
             return made("stop", "critic_approved")
-        if confident is None and features.critique_verdict is None:
+        if confident is None and features.critique_verdict in (None, "unknown"):
             return made("stop", "unverifiable")
     if features.attempt >= policy.max_turns:
         return made("stop", "max_turns")

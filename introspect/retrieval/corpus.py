@@ -8,6 +8,7 @@ it can be swapped for any other LangChain retriever (vector stores, web search) 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -17,6 +18,18 @@ from pydantic import ConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.repositories.corpora import search_documents
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def any_word_query(text: str) -> str:
+    """A question as a ``websearch_to_tsquery`` OR-query of its words.
+
+    websearch syntax ANDs bare words, so a whole question would only match passages containing every
+    one of its words; ORed, ``ts_rank_cd`` ranks passages by how much of the question they cover --
+    the same semantics as the FTS5 side, whose query builder ORs the words already.
+    """
+    return " or ".join(_WORD.findall(text)[:32])
 
 
 class CorpusRetriever(BaseRetriever):
@@ -33,6 +46,8 @@ class CorpusRetriever(BaseRetriever):
     ) -> list[Document]:
         # Read-only and short: its own session, never the job's write transaction.
         with self.session_factory() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                query = any_word_query(query)
             hits = search_documents(session, self.corpus, query, k=self.k)
         return [
             Document(

@@ -15,6 +15,6 @@ class RunCancelled(Exception):
     """Cancel was requested for the running job; raised at the next node boundary."""
 
 
-class RunHandedBack(Exception):  # noqa: N818 - a signal, not a failure
+class RunHandedBack(Exception):
     """The worker is stopping (SIGTERM): the run ends at a node boundary, its checkpoint intact, and
     the worker hands the lease back so another worker continues from there."""

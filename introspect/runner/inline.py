@@ -11,6 +11,7 @@ from introspect.runner.deps import RunnerDeps
 from introspect.runner.execute import JobOutcome, execute_job
 from introspect.runner.spec import parse_job
 from introspect.store.engine import transaction
+from introspect.store.models import Job
 from introspect.store.repositories import jobs
 
 # Nobody sweeps an inline job's lease, but it must not look expired while this process runs it.
@@ -40,3 +41,20 @@ def create_and_run_inline(
     """(job_id, trajectory_id) of a job run to completion (or to ``waiting_human``) in-process."""
     outcome = run_inline(graph, input, config, deps)
     return outcome.job_id, outcome.trajectory_id
+
+
+def resume_inline(job_id: uuid.UUID, answer: dict[str, Any], deps: RunnerDeps) -> JobOutcome:
+    """Answer a ``waiting_human`` job and run it on in-process (what ``POST /jobs/{id}/resume`` and a
+    worker do together); the answer is ``{"answer": "..."}``."""
+    with transaction(deps.session_factory) as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None or job.status != "waiting_human":
+            raise ValueError(f"job {job_id} is not waiting for a human answer")
+        job.resume_value = answer
+        job.status = "queued"
+    owner = f"inline:{socket.gethostname()}:{os.getpid()}"
+    with transaction(deps.session_factory) as session:
+        lease = jobs.claim_job(session, job_id, owner, INLINE_LEASE_SECONDS)
+    if lease is None:
+        raise RuntimeError(f"could not claim the job {job_id}")
+    return execute_job(job_id, lease, deps)

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 Status = Literal["ok", "error", "timeout", "memory", "crash"]
 _MAX_READ = 64 * 1024
+STARTUP_GRACE_S = 2.0
 
 # The child program. It receives {"code", "args", "limits"} on stdin and prints one JSON object.
 _BOOTSTRAP = r"""
@@ -69,7 +70,7 @@ try:
     exec(compile(payload["code"], "<check>", "exec"), namespace)
     value = namespace[payload["function"]](*payload["args"])
     signal.setitimer(signal.ITIMER_REAL, 0)
-    plain = isinstance(value, (bool, str, int, float, list, dict, type(None)))
+    plain = isinstance(value, (bool, str, int, float, list, tuple, dict, type(None)))
     result(status="ok", value=value if plain else repr(value))
 except _Timeout:
     result(status="timeout", message="the check ran past its time limit")
@@ -148,7 +149,7 @@ def run_python(
             )
             try:
                 # Startup (interpreter, namespace) is not the check's time: allow a fixed grace.
-                proc.communicate(json.dumps(payload).encode(), timeout=limits.timeout_s + 5.0)
+                proc.communicate(json.dumps(payload).encode(), timeout=limits.timeout_s + STARTUP_GRACE_S)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()

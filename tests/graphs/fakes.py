@@ -64,6 +64,7 @@ class ScriptedChatModel(BaseChatModel):
     model_name: str = "scripted"
     _calls: list[list[dict[str, Any]]] = PrivateAttr(default_factory=list)
     _position: int = PrivateAttr(default=0)
+    invocations: int = 0  # _generate calls: one per invoke, one per batched n-candidate call
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     @property
@@ -90,6 +91,7 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        self.invocations += 1
         generations = []
         for _ in range(int(kwargs.get("n", 1))):
             reply = self._next()

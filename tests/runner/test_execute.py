@@ -157,7 +157,9 @@ def test_notify_runs_after_commit_in_order(harness: Harness) -> None:
         seen.append(event)
 
     local = ScriptedChatModel(script=[WRONG, RIGHT])
-    outcome = harness.run("self_critique", TASK, {}, harness.deps(FakeProvider({"local": local}), notify=notify))
+    outcome = harness.run(
+        "self_critique", TASK, {}, harness.deps(FakeProvider({"local": local}), notify=notify)
+    )
     assert [e["type"] for e in seen] == [t for t, _ in harness.events(outcome.job_id)]
     assert [e["id"] for e in seen] == sorted(e["id"] for e in seen)
     assert seen[-1]["data"] == {"status": "succeeded"}
