@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from introspect.api.cursor import InvalidCursorError
 from introspect.api.services.jobs import ConflictError, NotFoundError
@@ -41,6 +42,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
 
+    async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+        # The database refused a value the schemas let through (e.g. a NUL byte, an out-of-range
+        # number in a filter): the request is at fault, and nothing was written.
+        log.info("database rejected a request value: %s", exc)
+        return JSONResponse(status_code=422, content={"detail": "a value in the request cannot be stored or searched"})
+
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(JobValidationError, _unprocessable)
     app.add_exception_handler(IdempotencyConflictError, _unprocessable)
     app.add_exception_handler(InvalidCursorError, _unprocessable)

@@ -6,9 +6,30 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+class RequestBody(BaseModel):
+    """Base of request bodies: NUL characters are refused up front (Postgres cannot store them)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _contains_nul(data):
+            raise ValueError("text must not contain NUL (\\u0000) characters")
+        return data
 
 JobStatus = Literal["queued", "running", "waiting_human", "succeeded", "failed", "cancelled"]
 
@@ -43,7 +64,7 @@ class JobConfig(BaseModel):
     escalation_model: str | None = Field(default=None, max_length=100)
 
 
-class CreateJobRequest(BaseModel):
+class CreateJobRequest(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -93,7 +114,7 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
-class ResumeRequest(BaseModel):
+class ResumeRequest(RequestBody):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"answer": "The answer is 42."}]}
     )
@@ -108,7 +129,7 @@ class DocumentIn(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class DocumentsRequest(BaseModel):
+class DocumentsRequest(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -56,7 +56,7 @@ def list_jobs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     status: JobStatus | None = None,
-    graph: Annotated[str | None, Query(max_length=100)] = None,
+    graph: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
 ) -> Page[JobResource]:
