@@ -137,8 +137,8 @@ def finish(state: State, ctx: GraphContext) -> dict[str, Any]:
     return finish_update(ctx, history, final, state.get("stop_reason", "selected"), totals)
 
 
-def build() -> StateGraph[BestOfNState, GraphContext, Any, Any]:
-    builder = StateGraph(BestOfNState, context_schema=GraphContext)
+def build() -> StateGraph[BestOfNState, None, BestOfNState, BestOfNState]:
+    builder = StateGraph(BestOfNState)
     names = ("generate", "score", "verify", "select", "finish")
     for name, fn in zip(names, (generate, score, verify, select, finish), strict=True):
         builder.add_node(name, guarded(fn))

@@ -288,8 +288,8 @@ def finish(state: State, ctx: GraphContext) -> dict[str, Any]:
     return finish_update(ctx, history, history[-1] if history else None, reason, totals)
 
 
-def build() -> StateGraph[SelfCritiqueState, GraphContext, Any, Any]:
-    builder = StateGraph(SelfCritiqueState, context_schema=GraphContext)
+def build() -> StateGraph[SelfCritiqueState, None, SelfCritiqueState, SelfCritiqueState]:
+    builder = StateGraph(SelfCritiqueState)
     nodes = (generate, score, verify, critique, gate, retrieve, revise, escalate, finish)
     for fn in nodes:
         builder.add_node(fn.__name__, guarded(fn))

@@ -9,7 +9,9 @@ replayed after a crash writes the same index and its duplicate write is ignored.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
+
+from typing_extensions import TypedDict  # pydantic needs it on 3.11 for the graphs' JSON schemas
 
 Message = dict[str, str]
 

@@ -3,6 +3,8 @@
 Nodes are ``(state, runtime) -> partial state``; everything they need arrives in
 ``runtime.context`` (a :class:`~introspect.runner.context.GraphContext`). Run without one -- as
 ``langgraph dev`` does -- a standalone context with the embedded defaults is built from the task.
+The graphs declare no ``context_schema``: the context holds live objects (models, a recorder) that
+have no JSON schema, and LangGraph Server derives an assistant's config schema from it.
 """
 
 from __future__ import annotations

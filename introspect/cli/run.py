@@ -25,9 +25,6 @@ from introspect.runner.inline import resume_inline, run_inline
 from introspect.runner.resource import trajectory_resource
 from introspect.store.engine import make_engine, make_session_factory
 
-console = Console()
-errors = Console(stderr=True)
-
 
 def ensure_database(url: str) -> None:
     """Migrate a fresh database (no Alembic version table yet); leave an existing one alone."""
@@ -97,7 +94,7 @@ def _input(prompt: str, reference: str | None, verifier: str | None, corpus: str
     return data
 
 
-def _ask_human(outcome: JobOutcome) -> dict[str, Any]:
+def _ask_human(console: Console, outcome: JobOutcome) -> dict[str, Any]:
     request = (outcome.interrupt or {}).get("message", "Please write the correct answer.")
     console.print(f"\n[bold]Escalated to you[/bold]\n{request}")
     return {"answer": typer.prompt("answer")}
@@ -116,6 +113,7 @@ def run_command(
     as_json: bool = typer.Option(False, "--json", help="Print the trajectory as JSON instead of a table."),
 ) -> None:
     """Run one job in-process and show its turns: phase, answer, key statistics, gate decision."""
+    console, errors = Console(), Console(stderr=True)  # built per call: they read COLUMNS then
     settings: Settings = get_settings()
     try:
         job_config: dict[str, Any] = json.loads(config) if config else {}
@@ -143,7 +141,7 @@ def run_command(
                 raise typer.Exit(code=2) from exc
             interactive = not as_json and sys.stdin.isatty()
             while outcome.status == "waiting_human" and interactive:
-                outcome = resume_inline(outcome.job_id, _ask_human(outcome), deps)
+                outcome = resume_inline(outcome.job_id, _ask_human(console, outcome), deps)
             with deps.session_factory() as session:
                 resource = trajectory_resource(session, outcome.trajectory_id)
     finally:

@@ -60,3 +60,12 @@ def test_compiles_with_an_in_memory_checkpointer_and_a_memory_recorder() -> None
         ("turn_finished", {"index": 0, "phase": "generate"}),
         ("turn_finished", {"index": 1, "phase": "revise"}),
     ]
+
+
+def test_graph_schemas_are_servable() -> None:
+    """LangGraph Server (``langgraph dev``) publishes each graph's input/output/context schemas."""
+    for reference in json.loads((ROOT / "langgraph.json").read_text())["graphs"].values():
+        graph = load_by_reference(reference)
+        assert "task" in graph.get_input_jsonschema()["properties"]
+        assert "result" in graph.get_output_jsonschema()["properties"]
+        assert graph.get_context_jsonschema() is None

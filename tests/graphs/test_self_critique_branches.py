@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from introspect.critics import RISE_FEEDBACK
 from introspect.store.engine import transaction
 from introspect.store.repositories import corpora
@@ -216,3 +218,43 @@ def test_llm_critic_without_verifier(harness: Harness) -> None:
     assert "Paris is in Italy." in critique_turn["messages"][0]["content"]
     assert resource["success"] is None and resource["rewards"] == []  # nothing verified: no reward
     assert resource["models"] == ["critic", "local"]
+
+
+def test_messages_input_is_used_as_given(harness: Harness) -> None:
+    local = ScriptedChatModel(script=[Reply("The answer is 42.", CONFIDENT)])
+    messages = [{"role": "system", "content": "Answer with a number."}, {"role": "user", "content": QUESTION}]
+    task = {"messages": messages, "reference": "42"}
+    outcome = harness.run("self_critique", task, {}, harness.deps(FakeProvider({"local": local})))
+    resource = harness.resource(outcome.trajectory_id)
+    assert resource["prompt"] == QUESTION and resource["messages"] == messages
+    turn = resource["turns"][0]
+    assert turn["messages"] == messages and turn["prompt_template"] is None
+    assert local.calls[0] == [
+        {"role": "system", "content": "Answer with a number."},
+        {"role": "human", "content": QUESTION},
+    ]
+
+
+def test_remote_answers_are_scored_by_the_local_model(harness: Harness) -> None:
+    class Scorer:
+        def __init__(self) -> None:
+            self.seen: list[tuple[Any, str]] = []
+
+        def score(self, messages: Any, response: str, *, add_eos: bool = False) -> Any:
+            self.seen.append((messages, response))
+            from introspect.uncertainty import TokenStats
+
+            n = 3
+            return TokenStats(
+                logprob=[-0.1] * n, entropy=[0.2] * n, varentropy=[0.1] * n, margin=[2.0] * n,
+                top1_logprob=[-0.1] * n, self_certainty=[5.0] * n,
+            )  # fmt: skip
+
+    scorer = Scorer()
+    remote = ScriptedChatModel(script=["The answer is 42."], model_name="remote")
+    deps = harness.deps(FakeProvider({"remote": remote}, score=scorer))
+    outcome = harness.run("self_critique", NUMERIC, {"generator_model": "remote"}, deps)
+    turn = harness.resource(outcome.trajectory_id)["turns"][0]
+    assert scorer.seen == [([{"role": "user", "content": QUESTION}], "The answer is 42.")]
+    assert turn["stats"]["source"] == "teacher_forced" and turn["stats"]["mean_self_certainty"] == 5.0
+    assert turn["token_stats"]["n"] == 3 and turn["model"] == "remote"

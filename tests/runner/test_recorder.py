@@ -1,0 +1,82 @@
+"""The recorder's writes: fenced, idempotent on (trajectory, index), finished once."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from introspect.runner.context import FinishData
+from introspect.runner.recorder import DbRecorder
+from introspect.store.engine import transaction
+from introspect.store.repositories import trajectories
+from introspect.store.repositories.jobs import StaleLeaseError
+from introspect.store.repositories.trajectories import TurnData, VerificationData
+from tests.graphs.harness import Harness
+
+
+def setup(harness: Harness, notify: Any = None) -> tuple[DbRecorder, uuid.UUID]:
+    job_id = harness.create("self_critique", {"prompt": "q"})
+    lease = harness.claim(job_id)
+    with transaction(harness.session_factory) as session:
+        trajectory = trajectories.create_trajectory(
+            session, graph="self_critique", task_prompt="q", job_id=job_id
+        )
+    return DbRecorder(harness.session_factory, lease, trajectory.id, notify), trajectory.id
+
+
+def turn(index: int, passed: bool) -> TurnData:
+    decision = {"action": "stop", "reason": "verified", "inputs": {}, "thresholds": {}}
+    return TurnData(
+        index=index,
+        phase="generate",
+        output="a",
+        decision=decision,
+        stats={"mean_self_certainty": 5.0},
+        verifications=[VerificationData(verifier="numeric", passed=passed)],
+    )
+
+
+def test_replayed_turns_write_nothing_twice(harness: Harness) -> None:
+    published: list[dict[str, Any]] = []
+    recorder, trajectory_id = setup(harness, lambda job, event: published.append(event))
+    recorder.record_turns([turn(0, False)])
+    recorder.record_turns([turn(0, False), turn(1, True)])  # node replayed after a crash
+    assert [(e["type"], e["data"]["index"]) for e in published] == [
+        ("turn_finished", 0),
+        ("turn_finished", 1),
+    ]
+    assert published[0]["data"] == {
+        "index": 0,
+        "phase": "generate",
+        "decision": {"action": "stop", "reason": "verified"},
+        "stats": {"mean_self_certainty": 5.0},
+    }
+    finish = FinishData("a", "verified", True, 1.0, [(0, 0.0), (1, 1.0)], ["local"], 30, 12.5)
+    recorder.finish(finish)
+    recorder.finish(finish)  # replayed finish node: rewards are not duplicated
+    resource = harness.resource(trajectory_id)
+    assert [len(t["rewards"]) for t in resource["turns"]] == [1, 1]
+    assert len(resource["rewards"]) == 1 and resource["total_tokens"] == 30
+    assert resource["rewards"][0]["label"] is True and resource["turns"][0]["rewards"][0]["label"] is False
+
+
+def test_a_stale_lease_refuses_every_write(harness: Harness) -> None:
+    recorder, trajectory_id = setup(harness)
+    job_id = recorder.job_id
+    with transaction(harness.session_factory) as session:
+        from introspect.store.models import Job
+
+        job = session.get(Job, job_id)
+        assert job is not None
+        job.lease_version += 1  # another worker took the job over
+    for write in (
+        lambda: recorder.record_turns([turn(0, True)]),
+        lambda: recorder.turn_started(0, "generate"),
+        lambda: recorder.check(),
+        lambda: recorder.finish(FinishData(None, "x", None, None, [], [], 0, 0.0)),
+    ):
+        with pytest.raises(StaleLeaseError):
+            write()
+    assert harness.resource(trajectory_id)["turns"] == [] and harness.events(job_id) == []
