@@ -43,7 +43,7 @@ async def _consume(settings: Settings, core: Any, stop: asyncio.Event) -> None:
             job_timeout=24 * 3600,
             keep_result=0,
             max_tries=1,
-            poll_delay=0.1,
+            poll_delay=0.01,  # arq polls its queue; this bounds the wake-up latency
         )
         task = asyncio.create_task(worker.async_run())
         stopper = asyncio.create_task(stop.wait())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -134,11 +135,12 @@ class WorkerCore:
 
     # one job -------------------------------------------------------------------------------------
     def _process(self, job_id: uuid.UUID) -> None:
+        claimed_at = time.monotonic()
         with transaction(self._factory) as session:
             lease = jobs.claim_job(session, job_id, self.owner, self._lease_seconds)
         if lease is None:
             return
-        self.leases.hold(lease)
+        self.leases.hold(lease, claimed_at)
         try:
             self._execute(job_id, lease)
         except StaleLeaseError:

@@ -1,9 +1,9 @@
 """A checkpointer wrapper that refuses writes for jobs whose lease this process no longer holds.
 
 Our own rows are fenced inside their transaction (``jobs.fence``). LangGraph's checkpoint writes go
-through the saver's own connection, so they are fenced here instead: before each ``put`` /
-``put_writes`` the job's current ``lease_version`` is compared with the lease this worker holds for
-the thread. A worker that was paused past its lease (SIGSTOP, GC pause, partition) and wakes up
+through the saver's own connection, so they are fenced here instead. While the heartbeat has renewed
+the lease recently (within 80% of its length) no other worker can have claimed the job, so the write
+goes ahead without a query; otherwise the job's current ``lease_version`` is compared with ours. A worker that was paused past its lease (SIGSTOP, GC pause, partition) and wakes up
 then raises ``StaleLeaseError`` instead of forking the job's checkpoint history. The check and the
 write are separate statements, so a pause of exactly that width remains possible; the recorder's
 in-transaction fence still keeps every turn, event and reward row exact.
@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.store.models import Job
 from introspect.store.repositories.jobs import Lease, StaleLeaseError
 
-LeaseLookup = Callable[[uuid.UUID], Lease | None]
+# job id -> (the lease held on it, whether it is certainly still ours without asking the database)
+LeaseLookup = Callable[[uuid.UUID], tuple[Lease, bool] | None]
 
 
 class FencedCheckpointer(BaseCheckpointSaver[Any]):
@@ -45,9 +46,12 @@ class FencedCheckpointer(BaseCheckpointSaver[Any]):
             job_id = uuid.UUID(thread)
         except ValueError:
             return  # not a job thread (e.g. a bare graph run): nothing to fence
-        lease = self._lease_for(job_id)
-        if lease is None:
+        held = self._lease_for(job_id)
+        if held is None:
             raise StaleLeaseError(f"no lease held on job {job_id}; checkpoint write refused")
+        lease, certain = held
+        if certain:
+            return  # renewed recently: nobody else can have claimed the job yet
         with self._factory() as session:
             version = session.scalar(select(Job.lease_version).where(Job.id == job_id))
         if version != lease.version:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +25,8 @@ class LeaseKeeper:
         self._factory = factory
         self._lease_seconds = lease_seconds
         self._interval = interval_seconds
-        self._held: set[Lease] = set()
+        # Lease -> monotonic time until which no other worker can have claimed it (see lease_for).
+        self._held: dict[Lease, float] = {}
         self._lost: set[Lease] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -38,19 +40,34 @@ class LeaseKeeper:
         if self._thread.is_alive():
             self._thread.join(timeout=self._interval + 5)
 
-    def hold(self, lease: Lease) -> None:
+    def _safe_until(self, started: float) -> float:
+        # A renewal issued at `started` keeps the job ours until started + lease_seconds by the
+        # claimer's clock; a fifth of the lease is left as slack for clock skew between machines.
+        return started + self._lease_seconds * 0.8
+
+    def hold(self, lease: Lease, claimed_at: float | None = None) -> None:
+        """``claimed_at``: time.monotonic() taken just before the claim statement was sent."""
         with self._lock:
-            self._held.add(lease)
+            self._held[lease] = self._safe_until(time.monotonic() if claimed_at is None else claimed_at)
 
     def drop(self, lease: Lease) -> None:
         with self._lock:
-            self._held.discard(lease)
+            self._held.pop(lease, None)
             self._lost.discard(lease)
 
-    def lease_for(self, job_id: uuid.UUID) -> Lease | None:
-        """The live lease this process holds on ``job_id`` (None once dropped or lost)."""
+    def lease_for(self, job_id: uuid.UUID) -> tuple[Lease, bool] | None:
+        """The lease this process holds on ``job_id`` and whether it is certainly still ours.
+
+        Certain means: renewed recently enough that no other worker can have claimed the job, so
+        a write may skip the database check. After a pause (SIGSTOP, a long GC) it is not certain,
+        and the caller must compare lease versions in the database before writing.
+        """
+        now = time.monotonic()
         with self._lock:
-            return next((lease for lease in self._held if lease.job_id == job_id), None)
+            for lease, safe_until in self._held.items():
+                if lease.job_id == job_id:
+                    return lease, now < safe_until
+        return None
 
     def is_lost(self, lease: Lease) -> bool:
         with self._lock:
@@ -60,6 +77,7 @@ class LeaseKeeper:
         with self._lock:
             leases = list(self._held)
         for lease in leases:
+            started = time.monotonic()
             try:
                 with transaction(self._factory) as session:
                     ok = renew_lease(session, lease, self._lease_seconds)
@@ -70,7 +88,11 @@ class LeaseKeeper:
                 log.warning("lease on job %s (version %s) was lost", lease.job_id, lease.version)
                 with self._lock:
                     self._lost.add(lease)
-                    self._held.discard(lease)
+                    self._held.pop(lease, None)
+                continue
+            with self._lock:
+                if lease in self._held:
+                    self._held[lease] = self._safe_until(started)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

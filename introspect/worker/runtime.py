@@ -32,7 +32,7 @@ def start_worker_runtime(
     with make_checkpointer(settings.resolved_database_url) as raw_checkpointer:
         core: WorkerCore | None = None
 
-        def lease_for(job_id: uuid.UUID) -> Lease | None:
+        def lease_for(job_id: uuid.UUID) -> tuple[Lease, bool] | None:
             return core.leases.lease_for(job_id) if core is not None else None
 
         checkpointer = FencedCheckpointer(raw_checkpointer, factory, lease_for)
