@@ -1,0 +1,44 @@
+"""docker-compose.yml cannot run here (no Docker engine), so its structure is checked by reading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_compose_services_healthchecks_and_ordering() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "redis", "migrate", "api", "worker"}
+    for name in ("postgres", "redis", "api"):
+        assert "healthcheck" in services[name], name
+    for name in ("api", "worker"):
+        depends = services[name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        env = services[name]["environment"]
+        assert env["INTROSPECT_DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert env["INTROSPECT_REDIS_URL"].startswith("redis://")
+    assert services["migrate"]["command"] == ["introspect", "db", "upgrade"]
+    assert services["worker"]["command"] == ["introspect", "worker"]
+    for name in ("migrate", "api", "worker"):
+        assert services[name]["build"] == "."
+
+
+def test_dockerfile_installs_cpu_torch_before_the_project() -> None:
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    torch = next(i for i, line in enumerate(lines) if "torch==2.13.0" in line)
+    project = next(i for i, line in enumerate(lines) if "pip install -c constraints.txt" in line)
+    assert torch < project
+    for path in ("introspect", "graphs", "prompts", "migrations"):
+        assert any(line.startswith(f"COPY {path} ") for line in lines), path
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "bash scripts/test.sh" in readme and "bash scripts/serve.sh" in readme
+    assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
