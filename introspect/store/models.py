@@ -169,6 +169,8 @@ class Turn(Base):
         UniqueConstraint("trajectory_id", "index", name="uq_turns_trajectory_index"),
         Index("ix_turns_decision_action", "decision_action"),
         Index("ix_turns_model", "model"),
+        # The admin list's "took decision X" / "used model Y" filters probe this per trajectory.
+        Index("ix_turns_trajectory_decision_model", "trajectory_id", "decision_action", "model"),
     )
 
 

@@ -1,0 +1,65 @@
+"""Login with an API key, logout. The cookie names the key by id, is HttpOnly and SameSite=Strict."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from introspect.admin.forms import read_form, safe_next
+from introspect.admin.identity import identity_of
+from introspect.admin.session import COOKIE_NAME, COOKIE_PATH, SESSION_SECONDS, session_secret, sign_session
+from introspect.admin.templating import render
+from introspect.api.auth import Authenticator, AuthError
+from introspect.api.ratelimit import RateLimiter
+
+router = APIRouter()
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    identity = identity_of(request)
+    if identity is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next), "error": None}, identity=None)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await read_form(request)
+    target = safe_next(form.get("next"))
+    limiter: RateLimiter = request.app.state.rate_limiter
+    client = request.client.host if request.client else "-"
+    if not limiter.allow(f"admin-login:{client}"):
+        return render(
+            request, "login.html", {"next": target, "error": "Too many attempts; wait a minute."},
+            identity=None, status_code=429,
+        )  # fmt: skip
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        caller = await run_in_threadpool(authenticator.check_key, form.get("api_key", "").strip())
+    except AuthError:
+        return render(
+            request, "login.html", {"next": target, "error": "That API key is not valid."},
+            identity=None, status_code=401,
+        )  # fmt: skip
+    key_ref = f"key:{caller.key_id}" if caller.key_id is not None else caller.rate_key
+    cookie = sign_session(session_secret(request.app.state.settings), key_ref)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE_NAME,
+        cookie,
+        max_age=SESSION_SECONDS,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/admin/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="strict")
+    return response
