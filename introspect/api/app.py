@@ -54,7 +54,9 @@ def create_app(
             dispatcher: JobDispatcher
             if settings.embedded:
                 core = stack.enter_context(
-                    start_worker_runtime(settings, factory, owner=worker_identity("embedded"), models=model_provider)
+                    start_worker_runtime(
+                        settings, factory, owner=worker_identity("embedded"), models=model_provider
+                    )
                 )
                 app.state.worker_core = core
                 dispatcher = InProcessDispatcher(core)

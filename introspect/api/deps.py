@@ -7,22 +7,22 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from introspect.api.auth import AuthError, Authenticator, Caller
+from introspect.api.auth import Authenticator, AuthError, Caller
 from introspect.api.ratelimit import RateLimiter
 from introspect.config import Settings
 from introspect.worker.dispatch import JobDispatcher
 
 
 def _session_factory(request: Request) -> sessionmaker[Session]:
-    return request.app.state.session_factory  # type: ignore[no-any-return]
+    return request.app.state.session_factory
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def _dispatcher(request: Request) -> JobDispatcher:
-    return request.app.state.dispatcher  # type: ignore[no-any-return]
+    return request.app.state.dispatcher
 
 
 def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:

@@ -46,7 +46,9 @@ def install_error_handlers(app: FastAPI) -> None:
         # The database refused a value the schemas let through (e.g. a NUL byte, an out-of-range
         # number in a filter): the request is at fault, and nothing was written.
         log.info("database rejected a request value: %s", exc)
-        return JSONResponse(status_code=422, content={"detail": "a value in the request cannot be stored or searched"})
+        return JSONResponse(
+            status_code=422, content={"detail": "a value in the request cannot be stored or searched"}
+        )
 
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(JobValidationError, _unprocessable)

@@ -31,6 +31,7 @@ class RequestBody(BaseModel):
             raise ValueError("text must not contain NUL (\\u0000) characters")
         return data
 
+
 JobStatus = Literal["queued", "running", "waiting_human", "succeeded", "failed", "cancelled"]
 
 

@@ -19,7 +19,9 @@ console = Console()
 
 def serve_command(
     host: str | None = typer.Option(None, help="Address to bind (default from INTROSPECT_HOST: 127.0.0.1)."),
-    port: int | None = typer.Option(None, help="Port (default from INTROSPECT_PORT: 8000).", min=1, max=65535),
+    port: int | None = typer.Option(
+        None, help="Port (default from INTROSPECT_PORT: 8000).", min=1, max=65535
+    ),
 ) -> None:
     """Run the REST API and admin view; embedded mode (no Redis) runs jobs in this process."""
     settings = get_settings()

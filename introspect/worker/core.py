@@ -8,6 +8,7 @@ fails poison jobs after ``max_attempts``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -57,7 +58,9 @@ class WorkerCore:
         self._lock = threading.Lock()
         self.stopping = threading.Event()
         self._threads = [
-            threading.Thread(target=self._loop, args=(poll_seconds, self.poll_queued), name="poll", daemon=True),
+            threading.Thread(
+                target=self._loop, args=(poll_seconds, self.poll_queued), name="poll", daemon=True
+            ),
             threading.Thread(target=self._loop, args=(sweep_seconds, self.sweep), name="sweep", daemon=True),
         ]
 
@@ -73,10 +76,8 @@ class WorkerCore:
         with self._lock:
             futures = list(self._in_flight.values())
         for future in futures:
-            try:
+            with contextlib.suppress(Exception):  # already logged by the job thread
                 future.result(timeout=timeout)
-            except Exception:  # already logged by the job thread
-                pass
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.leases.stop()
 

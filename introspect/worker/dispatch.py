@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Protocol
+from typing import Any, Protocol
 
 from introspect.worker.core import WorkerCore
 
@@ -42,9 +42,9 @@ class ArqDispatcher:
     def __init__(self, redis_url: str, queue_name: str) -> None:
         self._redis_url = redis_url
         self._queue_name = queue_name
-        self._pool: object | None = None
+        self._pool: Any = None
 
-    async def _get_pool(self):  # type: ignore[no-untyped-def]
+    async def _get_pool(self) -> Any:
         from arq import create_pool
         from arq.connections import RedisSettings
 
@@ -62,9 +62,11 @@ class ArqDispatcher:
             await pool.enqueue_job(RUN_JOB_FUNCTION, str(job_id), _job_id=f"{job_id}:{uuid.uuid4().hex[:8]}")
         except Exception:
             self._pool = None
-            log.warning("could not enqueue job %s on Redis; the workers' database poll will pick it up", job_id)
+            log.warning(
+                "could not enqueue job %s on Redis; the workers' database poll will pick it up", job_id
+            )
 
     async def close(self) -> None:
         if self._pool is not None:
-            await self._pool.aclose()  # type: ignore[attr-defined]
+            await self._pool.aclose()
             self._pool = None

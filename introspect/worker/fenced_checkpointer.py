@@ -3,8 +3,9 @@
 Our own rows are fenced inside their transaction (``jobs.fence``). LangGraph's checkpoint writes go
 through the saver's own connection, so they are fenced here instead. While the heartbeat has renewed
 the lease recently (within 80% of its length) no other worker can have claimed the job, so the write
-goes ahead without a query; otherwise the job's current ``lease_version`` is compared with ours. A worker that was paused past its lease (SIGSTOP, GC pause, partition) and wakes up
-then raises ``StaleLeaseError`` instead of forking the job's checkpoint history. The check and the
+goes ahead without a query; otherwise the job's current ``lease_version`` is compared with ours.
+A worker that was paused past its lease (SIGSTOP, GC pause, partition) and wakes up then raises
+``StaleLeaseError`` instead of forking the job's checkpoint history. The check and the
 write are separate statements, so a pause of exactly that width remains possible; the recorder's
 in-transaction fence still keeps every turn, event and reward row exact.
 """
@@ -34,7 +35,9 @@ LeaseLookup = Callable[[uuid.UUID], tuple[Lease, bool] | None]
 
 
 class FencedCheckpointer(BaseCheckpointSaver[Any]):
-    def __init__(self, inner: BaseCheckpointSaver[Any], factory: sessionmaker[Session], lease_for: LeaseLookup):
+    def __init__(
+        self, inner: BaseCheckpointSaver[Any], factory: sessionmaker[Session], lease_for: LeaseLookup
+    ):
         super().__init__(serde=inner.serde)
         self.inner = inner
         self._factory = factory
@@ -59,7 +62,11 @@ class FencedCheckpointer(BaseCheckpointSaver[Any]):
 
     # writes: fenced -------------------------------------------------------------------------------
     def put(
-        self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, new_versions: ChannelVersions
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
     ) -> RunnableConfig:
         self._check(config)
         return self.inner.put(config, checkpoint, metadata, new_versions)
@@ -71,7 +78,11 @@ class FencedCheckpointer(BaseCheckpointSaver[Any]):
         self.inner.put_writes(config, writes, task_id, task_path)
 
     async def aput(
-        self, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, new_versions: ChannelVersions
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
     ) -> RunnableConfig:
         self._check(config)
         return await self.inner.aput(config, checkpoint, metadata, new_versions)

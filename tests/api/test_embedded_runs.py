@@ -13,7 +13,10 @@ from introspect.api.app import create_app
 from introspect.config import Settings
 from introspect.testing.scripted_models import Script, ScriptedProvider
 
-JOB = {"graph": "self_critique", "input": {"prompt": "What is 17 + 25?", "reference": "42", "verifier": "numeric"}}
+JOB = {
+    "graph": "self_critique",
+    "input": {"prompt": "What is 17 + 25?", "reference": "42", "verifier": "numeric"},
+}
 
 
 def _client(db_url: str, script: Script) -> TestClient:

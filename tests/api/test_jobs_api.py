@@ -12,7 +12,10 @@ from introspect.api.app import create_app
 from introspect.config import Settings
 from introspect.testing.live_server import live_server
 
-MINIMAL = {"graph": "self_critique", "input": {"prompt": "What is 17 + 25?", "reference": "42", "verifier": "numeric"}}
+MINIMAL = {
+    "graph": "self_critique",
+    "input": {"prompt": "What is 17 + 25?", "reference": "42", "verifier": "numeric"},
+}
 
 
 def test_minimal_body_creates_a_queued_job(client: TestClient) -> None:
@@ -27,7 +30,10 @@ def test_minimal_body_creates_a_queued_job(client: TestClient) -> None:
 
 
 def test_verifier_may_be_an_object_with_options(client: TestClient) -> None:
-    body = {"graph": "self_critique", "input": {"prompt": "Say hi", "verifier": {"name": "regex", "pattern": "hi"}}}
+    body = {
+        "graph": "self_critique",
+        "input": {"prompt": "Say hi", "verifier": {"name": "regex", "pattern": "hi"}},
+    }
     assert client.post("/v1/jobs", json=body).status_code == 201
 
 

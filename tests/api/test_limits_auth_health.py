@@ -16,7 +16,10 @@ from introspect.store.repositories.api_keys import create_api_key
 from introspect.testing.live_server import live_server
 from tests.api.conftest import queue_settings
 
-MINIMAL = {"graph": "self_critique", "input": {"prompt": "What is 17 + 25?", "reference": "42", "verifier": "numeric"}}
+MINIMAL = {
+    "graph": "self_critique",
+    "input": {"prompt": "What is 17 + 25?", "reference": "42", "verifier": "numeric"},
+}
 
 
 def _issue_key(url: str) -> str:
@@ -101,7 +104,9 @@ def test_corpora_documents(client: TestClient) -> None:
     )
     assert response.status_code == 201 and len(response.json()["document_ids"]) == 1
     assert client.post("/v1/corpora/facts/documents", json={"documents": []}).status_code == 422
-    assert client.post("/v1/corpora/bad name!/documents", json={"documents": [{"content": "x"}]}).status_code in (
+    assert client.post(
+        "/v1/corpora/bad name!/documents", json={"documents": [{"content": "x"}]}
+    ).status_code in (
         404,
         422,
     )

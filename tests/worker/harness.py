@@ -20,7 +20,9 @@ from introspect.testing.scripted_models import SCRIPT_ENV, Script
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_worker(db_url: str, redis_url: str | None, script: Script, log: Path, **settings: Any) -> subprocess.Popen[bytes]:
+def start_worker(
+    db_url: str, redis_url: str | None, script: Script, log: Path, **settings: Any
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         {
@@ -47,7 +49,9 @@ def start_worker(db_url: str, redis_url: str | None, script: Script, log: Path, 
     )
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str, worker_log: Path | None = None) -> None:
+def wait_for(
+    predicate: Callable[[], bool], timeout: float, what: str, worker_log: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,7 +63,12 @@ def _started(calls: Path, attempt: int, pid: int | None = None) -> bool:
 
 
 def test_sigkill_mid_turn_another_worker_finishes_without_repeating_turns(
-    tmp_path: Path, pg_url: str, redis_url: str, api: TestClient, factory: sessionmaker[Session], workers: list
+    tmp_path: Path,
+    pg_url: str,
+    redis_url: str,
+    api: TestClient,
+    factory: sessionmaker[Session],
+    workers: list,
 ) -> None:
     calls, log = tmp_path / "calls.jsonl", tmp_path / "worker.log"
     slow = Script(answers=WRONG_THEN_RIGHT, delay_s=30, delay_on_attempt=1, log_path=str(calls))
@@ -72,7 +78,9 @@ def test_sigkill_mid_turn_another_worker_finishes_without_repeating_turns(
     wait_for(lambda: _started(calls, 1, first.pid), 60, "the second attempt to start", log)
     first.kill()
     first.wait(timeout=10)
-    workers.append(start_worker(pg_url, redis_url, Script(answers=WRONG_THEN_RIGHT, log_path=str(calls)), log))
+    workers.append(
+        start_worker(pg_url, redis_url, Script(answers=WRONG_THEN_RIGHT, log_path=str(calls)), log)
+    )
     wait_for(lambda: job_status(factory, job_id) == "succeeded", 60, "the job to succeed", log)
     records = read_call_log(calls)
     first_attempt = [c for c in records if c["attempt"] == 0 and c["event"] == "start"]
@@ -86,7 +94,12 @@ def test_sigkill_mid_turn_another_worker_finishes_without_repeating_turns(
 
 
 def test_sigstopped_worker_past_its_lease_writes_nothing(
-    tmp_path: Path, pg_url: str, redis_url: str, api: TestClient, factory: sessionmaker[Session], workers: list
+    tmp_path: Path,
+    pg_url: str,
+    redis_url: str,
+    api: TestClient,
+    factory: sessionmaker[Session],
+    workers: list,
 ) -> None:
     calls, log = tmp_path / "calls.jsonl", tmp_path / "worker.log"
     slow = Script(answers=WRONG_THEN_RIGHT, delay_s=3, delay_on_attempt=1, log_path=str(calls))
@@ -95,19 +108,25 @@ def test_sigstopped_worker_past_its_lease_writes_nothing(
     job_id = api.post("/v1/jobs", json=JOB).json()["id"]
     wait_for(lambda: _started(calls, 1, stale.pid), 60, "the second attempt to start", log)
     os.kill(stale.pid, signal.SIGSTOP)
-    workers.append(start_worker(pg_url, redis_url, Script(answers=WRONG_THEN_RIGHT, log_path=str(calls)), log))
+    workers.append(
+        start_worker(pg_url, redis_url, Script(answers=WRONG_THEN_RIGHT, log_path=str(calls)), log)
+    )
     wait_for(lambda: job_status(factory, job_id) == "succeeded", 60, "the job to succeed", log)
     before = snapshot(factory, job_id)
     os.kill(stale.pid, signal.SIGCONT)
-    ended = lambda: any(c["event"] == "end" and c["pid"] == stale.pid and c["attempt"] == 1 for c in read_call_log(calls))  # noqa: E731
-    wait_for(ended, 30, "the stale worker to wake up and finish its model call", log)
-    import time
 
+    def ended() -> bool:
+        calls_seen = read_call_log(calls)
+        return any(c["event"] == "end" and c["pid"] == stale.pid and c["attempt"] == 1 for c in calls_seen)
+
+    wait_for(ended, 30, "the stale worker to wake up and finish its model call", log)
     time.sleep(3)  # give the stale worker every chance to write
     assert snapshot(factory, job_id) == before
 
 
-def test_jobs_complete_when_redis_stops(tmp_path: Path, pg_url: str, factory: sessionmaker[Session], workers: list) -> None:
+def test_jobs_complete_when_redis_stops(
+    tmp_path: Path, pg_url: str, factory: sessionmaker[Session], workers: list
+) -> None:
     redis_server = start_redis()
     try:
         calls, log = tmp_path / "calls.jsonl", tmp_path / "worker.log"
@@ -126,7 +145,12 @@ def test_jobs_complete_when_redis_stops(tmp_path: Path, pg_url: str, factory: se
 
 
 def test_poison_job_ends_failed_after_max_attempts(
-    tmp_path: Path, pg_url: str, redis_url: str, api: TestClient, factory: sessionmaker[Session], workers: list
+    tmp_path: Path,
+    pg_url: str,
+    redis_url: str,
+    api: TestClient,
+    factory: sessionmaker[Session],
+    workers: list,
 ) -> None:
     log = tmp_path / "worker.log"
     workers.append(start_worker(pg_url, redis_url, Script(answers=["x"], fail=True), log, max_attempts=2))
@@ -138,7 +162,12 @@ def test_poison_job_ends_failed_after_max_attempts(
 
 
 def test_sigterm_hands_the_job_back_cleanly(
-    tmp_path: Path, pg_url: str, redis_url: str, api: TestClient, factory: sessionmaker[Session], workers: list
+    tmp_path: Path,
+    pg_url: str,
+    redis_url: str,
+    api: TestClient,
+    factory: sessionmaker[Session],
+    workers: list,
 ) -> None:
     calls, log = tmp_path / "calls.jsonl", tmp_path / "worker.log"
     slow = Script(answers=WRONG_THEN_RIGHT, delay_s=2, delay_on_attempt=1, log_path=str(calls))
@@ -149,7 +178,9 @@ def test_sigterm_hands_the_job_back_cleanly(
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=30) == 0
     assert job_status(factory, job_id) == "queued"
-    workers.append(start_worker(pg_url, redis_url, Script(answers=WRONG_THEN_RIGHT, log_path=str(calls)), log))
+    workers.append(
+        start_worker(pg_url, redis_url, Script(answers=WRONG_THEN_RIGHT, log_path=str(calls)), log)
+    )
     wait_for(lambda: job_status(factory, job_id) == "succeeded", 60, "the job to succeed", log)
     # The node running at SIGTERM finished and was checkpointed: its model call is not repeated.
     assert len([c for c in read_call_log(calls) if c["attempt"] == 1 and c["event"] == "start"]) == 1

@@ -18,7 +18,10 @@ CorpusName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,100}$", description
 
 
 @router.post(
-    "/{name}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentsCreated, responses=ERRORS
+    "/{name}/documents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DocumentsCreated,
+    responses=ERRORS,
 )
 def add_documents(
     name: CorpusName, body: DocumentsRequest, _caller: CallerDep, factory: SessionFactoryDep

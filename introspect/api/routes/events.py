@@ -7,6 +7,7 @@ gets exactly what it missed. Redis pub/sub (when configured) only shortens the w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -29,7 +30,9 @@ router = APIRouter(tags=["jobs"])
 POLL_SECONDS = 0.25
 
 
-def _read(factory: sessionmaker[Session], job_id: uuid.UUID, after: int) -> tuple[str | None, list[dict[str, Any]]]:
+def _read(
+    factory: sessionmaker[Session], job_id: uuid.UUID, after: int
+) -> tuple[str | None, list[dict[str, Any]]]:
     with transaction(factory) as session:
         job = jobs.get_job(session, job_id)
         if job is None:
@@ -57,7 +60,8 @@ async def job_events(
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         nonlocal after
-        batch, current = first, status
+        batch: list[dict[str, Any]] = first
+        current: str | None = status
         waiter = _Waiter(redis_url, job_id)
         try:
             while True:
@@ -105,7 +109,5 @@ class _Waiter:
 
     async def close(self) -> None:
         if self._pubsub is not None:
-            try:
+            with contextlib.suppress(Exception):
                 await self._pubsub.aclose()
-            except Exception:
-                pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 from starlette.concurrency import run_in_threadpool
@@ -15,7 +15,12 @@ from introspect.api.services import jobs as service
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-ERRORS = {401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 429: {"model": ErrorBody}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+    429: {"model": ErrorBody},
+}
 
 
 @router.post(
@@ -77,9 +82,7 @@ def cancel_job(job_id: uuid.UUID, _caller: CallerDep, factory: SessionFactoryDep
     return service.cancel_job(factory, job_id)
 
 
-@router.post(
-    "/{job_id}/resume", response_model=JobResource, responses={**ERRORS, 409: {"model": ErrorBody}}
-)
+@router.post("/{job_id}/resume", response_model=JobResource, responses={**ERRORS, 409: {"model": ErrorBody}})
 async def resume_job(
     job_id: uuid.UUID,
     body: ResumeRequest,

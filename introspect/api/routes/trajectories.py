@@ -17,7 +17,9 @@ router = APIRouter(prefix="/trajectories", tags=["trajectories"])
 
 
 @router.get("/{trajectory_id}", responses=ERRORS)
-def get_trajectory(trajectory_id: uuid.UUID, _caller: CallerDep, factory: SessionFactoryDep) -> dict[str, Any]:
+def get_trajectory(
+    trajectory_id: uuid.UUID, _caller: CallerDep, factory: SessionFactoryDep
+) -> dict[str, Any]:
     """All turns with stats, gate decisions, verifications, critiques and rewards."""
     with transaction(factory) as session:
         resource = trajectory_resource(session, trajectory_id)

@@ -154,7 +154,7 @@ def _resource(job: Job, trajectory_id: uuid.UUID | None, turn_count: int) -> Job
     result: dict[str, Any] | None = job.result
     return JobResource(
         id=job.id,
-        status=job.status,  # type: ignore[arg-type]
+        status=job.status,
         graph=job.graph,
         trajectory_id=trajectory_id,
         result=result,

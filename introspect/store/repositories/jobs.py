@@ -211,7 +211,9 @@ def finish_job(
     return _rowcount(res) == 1
 
 
-def release_lease(session: Session, lease: Lease, *, error: str | None = None, refund_attempt: bool = False) -> bool:
+def release_lease(
+    session: Session, lease: Lease, *, error: str | None = None, refund_attempt: bool = False
+) -> bool:
     """Put a leased job back in the queue; fenced.
 
     ``refund_attempt`` is for a clean hand-back (SIGTERM): the attempt did not fail, so it must not

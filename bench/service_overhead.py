@@ -1,0 +1,158 @@
+"""Service overhead: API → queue → worker → graph → Postgres vs a bare LangGraph invoke.
+
+Both sides run the same self-critique graph on the same instant scripted model (two turns per job:
+a wrong answer, then the right one), side by side in one run on throwaway Postgres and Redis:
+
+* bare: ``graph.invoke`` with LangGraph's Postgres checkpointer (durability "sync") and an in-memory
+  recorder — what LangGraph alone costs per turn;
+* service (sequential): POST /v1/jobs, one ``introspect worker`` process (arq + leases + fenced
+  writes of turns, events, rewards), wait for ``succeeded`` — the per-turn cost a user sees;
+* service (throughput): 50 concurrent clients against one worker process → jobs/s and turns/s.
+
+Targets (issue 6): overhead ratio (service per-turn / bare per-turn) <= 2.0; >= 100 turns/s per worker.
+Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from introspect.api.app import create_app  # noqa: E402
+from introspect.config import Settings  # noqa: E402
+from introspect.runner import GRAPHS, RunnerDeps, make_checkpointer, parse_job  # noqa: E402
+from introspect.runner.assemble import build_context, initial_input  # noqa: E402
+from introspect.runner.memory import MemoryRecorder  # noqa: E402
+from introspect.store.engine import make_engine, make_session_factory  # noqa: E402
+from introspect.testing.databases import clone_postgres_database, create_postgres_template  # noqa: E402
+from introspect.testing.live_server import live_server  # noqa: E402
+from introspect.testing.scripted_models import SCRIPT_ENV, Script, ScriptedProvider  # noqa: E402
+from introspect.testing.servers import start_postgres, start_redis  # noqa: E402
+
+JOB_INPUT = {"prompt": "What is 17 + 25?", "reference": "42", "verifier": "numeric"}
+SCRIPT = Script(answers=["The answer is 41.", "The answer is 42."])
+TURNS_PER_JOB = 2
+
+
+def bare_per_turn(db_url: str, runs: int) -> float:
+    settings = Settings(database_url=db_url)
+    engine = make_engine(db_url)
+    factory = make_session_factory(engine)
+    spec = parse_job("self_critique", JOB_INPUT, {}, settings)
+    with make_checkpointer(db_url) as checkpointer:
+        deps = RunnerDeps(factory, checkpointer, ScriptedProvider(SCRIPT), settings)
+        graph = GRAPHS["self_critique"].load().compile(checkpointer=checkpointer)
+        timings = []
+        for i in range(runs + 3):
+            context = build_context(spec, deps, MemoryRecorder())
+            config: Any = {"configurable": {"thread_id": f"bare-{uuid.uuid4()}"}}
+            started = time.perf_counter()
+            graph.invoke(initial_input(spec), config, context=context, durability="sync")
+            if i >= 3:  # warm-up runs excluded
+                timings.append(time.perf_counter() - started)
+    engine.dispose()
+    return statistics.median(timings) / TURNS_PER_JOB
+
+
+def start_worker(db_url: str, redis_url: str, concurrency: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "INTROSPECT_DATABASE_URL": db_url,
+            "INTROSPECT_REDIS_URL": redis_url,
+            "INTROSPECT_WORKER_CONCURRENCY": str(concurrency),
+            "INTROSPECT_LOG_LEVEL": "WARNING",
+            SCRIPT_ENV: SCRIPT.to_env(),
+        }
+    )
+    return subprocess.Popen([sys.executable, "-m", "introspect.testing.scripted_worker"], cwd=ROOT, env=env)
+
+
+def run_job(http: httpx.Client, poll: float) -> float:
+    started = time.perf_counter()
+    job = http.post("/v1/jobs", json={"graph": "self_critique", "input": JOB_INPUT}).json()
+    while True:
+        status = http.get(f"/v1/jobs/{job['id']}").json()
+        if status["status"] in ("succeeded", "failed", "cancelled"):
+            if status["status"] != "succeeded" or status["turn_count"] != TURNS_PER_JOB:
+                raise RuntimeError(f"unexpected job outcome: {status}")
+            return time.perf_counter() - started
+        time.sleep(poll)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=30, help="sequential jobs per side")
+    parser.add_argument("--jobs", type=int, default=300, help="jobs in the throughput phase")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent clients in the throughput phase")
+    parser.add_argument("--worker-concurrency", type=int, default=8)
+    args = parser.parse_args()
+
+    pg = start_postgres()
+    redis_server = start_redis()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        create_postgres_template(pg)
+        bare = bare_per_turn(clone_postgres_database(pg), args.runs)
+
+        db_url = clone_postgres_database(pg)
+        worker = start_worker(db_url, redis_server.url, args.worker_concurrency)
+        settings = Settings(database_url=db_url, redis_url=redis_server.url, rate_limit_per_minute=10**9)
+        app = create_app(settings, bound_host="127.0.0.1")
+        with live_server(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+            for _ in range(3):
+                run_job(http, 0.002)  # warm-up: worker start, connections, first graph compile
+            sequential = [run_job(http, 0.002) for _ in range(args.runs)]
+            service = statistics.median(sequential) / TURNS_PER_JOB
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=args.clients) as pool:
+                list(pool.map(lambda _: run_job(http, 0.05), range(args.jobs)))
+            elapsed = time.perf_counter() - started
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=60)
+        redis_server.stop()
+        pg.stop()
+
+    jobs_per_s = args.jobs / elapsed
+    figures = {
+        "bench": "service_overhead",
+        "bare_ms_per_turn": round(bare * 1000, 2),
+        "service_ms_per_turn": round(service * 1000, 2),
+        "overhead_ratio": round(service / bare, 2),
+        "throughput_jobs_per_s": round(jobs_per_s, 1),
+        "throughput_turns_per_s": round(jobs_per_s * TURNS_PER_JOB, 1),
+        "clients": args.clients,
+        "worker_concurrency": args.worker_concurrency,
+        "targets": {"overhead_ratio_max": 2.0, "turns_per_s_min": 100},
+    }
+    print(f"bare LangGraph + Postgres checkpointer: {figures['bare_ms_per_turn']} ms/turn")
+    print(f"API → arq → worker → graph → Postgres:  {figures['service_ms_per_turn']} ms/turn")
+    print(f"overhead ratio: {figures['overhead_ratio']}")
+    print(
+        f"throughput at {args.clients} clients, one worker: {figures['throughput_jobs_per_s']} jobs/s, "
+        f"{figures['throughput_turns_per_s']} turns/s"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
