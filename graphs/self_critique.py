@@ -21,6 +21,7 @@ from graphs.state import Attempt, CritiqueState, JudgedAttempt, Message, SelfCri
 from graphs.steps import (
     answer_of,
     attempt_turn,
+    critique_call_turn,
     finish_update,
     guarded,
     make_attempt,
@@ -123,25 +124,6 @@ def critique(state: State, ctx: GraphContext) -> dict[str, Any]:
     return {"critique": verdict, **update}
 
 
-def _critique_turn(verdict: CritiqueState) -> TurnData | None:
-    call = verdict["call"]
-    if call is None or verdict["index"] is None:
-        return None
-    return TurnData(
-        index=verdict["index"],
-        phase="critique",
-        messages=call["messages"],
-        output=call["output"],
-        answer=verdict["verdict"],
-        model=call["model"],
-        prompt_template=call["prompt_template"],
-        prompt_hash=call["prompt_hash"],
-        latency_ms=call["latency_ms"],
-        prompt_tokens=call["prompt_tokens"],
-        completion_tokens=call["completion_tokens"],
-    )
-
-
 def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
     attempt, verification, verdict = state["current"], state.get("verification"), state.get("critique")
     assert attempt is not None
@@ -173,7 +155,7 @@ def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
         decision=decision,
     )
     turns = [attempt_turn(judged)]
-    critique_turn = None if verdict is None else _critique_turn(verdict)
+    critique_turn = None if verdict is None else critique_call_turn(verdict)
     if critique_turn is not None:
         turns.append(critique_turn)
     ctx.recorder.record_turns(turns)
@@ -231,10 +213,12 @@ def revise(state: State, ctx: GraphContext) -> dict[str, Any]:
     return {"current": attempt, "passages": None, "next_index": index + 1, **_spent(state, attempt)}
 
 
-def _human_answer(value: Any) -> str:
+def _human_answer(value: Any) -> tuple[str, str | None]:
+    """(answer, comment) from a resume value: ``{"answer", "comment"?}`` as the API stores it, or text."""
     if isinstance(value, dict):
-        value = value.get("answer", value.get("content", ""))
-    return str(value).strip()
+        comment = value.get("comment")
+        return str(value.get("answer", "")).strip(), None if comment is None else str(comment)
+    return str(value).strip(), None
 
 
 def escalate(state: State, ctx: GraphContext) -> dict[str, Any]:
@@ -248,7 +232,7 @@ def escalate(state: State, ctx: GraphContext) -> dict[str, Any]:
             answer=last["attempt"]["output"],
             reason=last["decision"]["reason"],
         )
-        answer = _human_answer(
+        answer, comment = _human_answer(
             interrupt(
                 {
                     "type": "human_escalation",
@@ -263,6 +247,7 @@ def escalate(state: State, ctx: GraphContext) -> dict[str, Any]:
             index=index, attempt=number, phase="human", messages=messages, output=answer, model="human",
             prompt_template=template[0], prompt_hash=template[1], stats=None, token_stats=None,
             latency_ms=0.0, prompt_tokens=None, completion_tokens=None, retrieved=passages or None,
+            comment=comment,
         )  # fmt: skip
     else:
         ctx.recorder.turn_started(index, "escalate")

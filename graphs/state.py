@@ -9,7 +9,7 @@ replayed after a crash writes the same index and its duplicate write is ignored.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from typing_extensions import TypedDict  # pydantic needs it on 3.11 for the graphs' JSON schemas
 
@@ -41,6 +41,7 @@ class Attempt(TypedDict):
     prompt_tokens: int | None
     completion_tokens: int | None
     retrieved: list[dict[str, Any]] | None
+    comment: NotRequired[str | None]  # a person's note with a human answer
 
 
 class VerificationState(TypedDict):

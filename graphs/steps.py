@@ -15,9 +15,9 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graphs.calls import Reply
-from graphs.state import Attempt, JudgedAttempt, Message, Result, Task, VerificationState
+from graphs.state import Attempt, CritiqueState, JudgedAttempt, Message, Result, Task, VerificationState
 from introspect.runner.context import FinishData, GraphContext
-from introspect.store.repositories.trajectories import CritiqueData, TurnData, VerificationData
+from introspect.store.repositories.trajectories import CritiqueData, RewardData, TurnData, VerificationData
 from introspect.verifiers.base import VerificationTask
 
 ATTEMPT_PHASES = ("generate", "revise", "escalate", "human")
@@ -134,6 +134,12 @@ def attempt_turn(
                 details={**verification["details"], "extracted": verification["extracted"]},
             )
         ],
+        # A person wrote this answer: a human-labelled target, whatever a verifier says about it.
+        rewards=[
+            RewardData(kind="human", value=1.0, label=True, comment=attempt.get("comment"), source="human")
+        ]
+        if attempt["phase"] == "human"
+        else [],
         critiques=[]
         if critique is None
         else [
@@ -145,6 +151,26 @@ def attempt_turn(
                 model=critique["model"],
             )
         ],
+    )
+
+
+def critique_call_turn(verdict: CritiqueState) -> TurnData | None:
+    """The critic's own model call as a turn of phase ``critique`` (its row points at the attempt)."""
+    call = verdict["call"]
+    if call is None or verdict["index"] is None:
+        return None
+    return TurnData(
+        index=verdict["index"],
+        phase="critique",
+        messages=call["messages"],
+        output=call["output"],
+        answer=verdict["verdict"],
+        model=call["model"],
+        prompt_template=call["prompt_template"],
+        prompt_hash=call["prompt_hash"],
+        latency_ms=call["latency_ms"],
+        prompt_tokens=call["prompt_tokens"],
+        completion_tokens=call["completion_tokens"],
     )
 
 

@@ -139,7 +139,7 @@ def test_escalate_to_human_then_resume(harness: Harness) -> None:
     assert job.result["interrupt"]["type"] == "human_escalation"
     assert actions(harness.resource(waiting.trajectory_id)) == [("generate", "escalate", "regime_scattered")]
 
-    harness.set_resume(job_id, {"answer": "42"})
+    harness.set_resume(job_id, {"answer": "42", "comment": "40 + 2 is 42."})
     done = harness.execute(job_id, deps)
     assert done.status == "succeeded" and done.trajectory_id == waiting.trajectory_id
     resource = harness.resource(done.trajectory_id)
@@ -150,6 +150,9 @@ def test_escalate_to_human_then_resume(harness: Harness) -> None:
     human = resource["turns"][1]
     assert human["output"] == "42" and human["model"] == "human"
     assert human["verifications"][0]["passed"] is True
+    rewards = {r["kind"]: r for r in human["rewards"]}
+    assert rewards["human"]["value"] == 1.0 and rewards["human"]["comment"] == "40 + 2 is 42."
+    assert rewards["attempt"]["value"] == 1.0
     assert resource["answer"] == "42" and resource["success"] is True
     assert harness.job(job_id).resume_value is None
     assert len(local.calls) == 1  # resuming never re-asks the model
