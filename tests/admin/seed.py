@@ -147,7 +147,7 @@ def seed_revision(
         for t in turns:
             row = record_turn(s, tid, t, lease_version=None)
             assert row is not None
-            ids.append(row.id)
+            ids.append(row)
         finish_trajectory(
             s,
             tid,
@@ -239,7 +239,7 @@ def seed_story(factory: sessionmaker[Session], *, job_status: str = "succeeded")
         for t in turns:
             row = record_turn(s, tid, t, lease_version=None)
             assert row is not None
-            ids.append(row.id)
+            ids.append(row)
         finish_trajectory(
             s, tid, final_answer=second, stop_reason="verified", success=True, outcome_reward=1.0,
             models=["demo-llama"], total_tokens=len(tok1) + len(tok2) + 134, total_latency_ms=383.0,

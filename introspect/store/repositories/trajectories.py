@@ -116,8 +116,8 @@ def trajectory_for_job(session: Session, job_id: uuid.UUID) -> Trajectory | None
 
 def record_turn(
     session: Session, trajectory_id: uuid.UUID, data: TurnData, lease_version: int | None
-) -> Turn | None:
-    """Insert a turn (and its children) once; returns None when (trajectory, index) already exists."""
+) -> uuid.UUID | None:
+    """Insert a turn (and its children) once; returns its id, or None when (trajectory, index) exists."""
     values = {
         "id": uuid.uuid4(),
         "trajectory_id": trajectory_id,
@@ -179,7 +179,7 @@ def record_turn(
     for r in data.rewards:
         add_reward(session, trajectory_id, r, turn_id=turn_id if r.on_turn else None)
     session.flush()
-    return session.get(Turn, turn_id)
+    return turn_id
 
 
 def add_reward(
