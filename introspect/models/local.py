@@ -181,7 +181,7 @@ class LocalModel:
     def _score_batch(self, prompts: list[list[int]], targets: list[list[int]]) -> list[TokenStats]:
         import torch
 
-        from introspect.uncertainty.logits import finish_stats, row_stats, stats_from_arrays
+        from introspect.uncertainty.logits import finish_stats, row_sums, stats_from_arrays
 
         seqs = [p + t for p, t in zip(prompts, targets, strict=True)]
         width = max(len(s) for s in seqs)
@@ -205,11 +205,8 @@ class LocalModel:
             logits = logits[:, logits.shape[1] - (width - first) :]
             # Next-token targets for every kept position (padding predicts pad; sliced away below).
             nxt = torch.cat([ids[:, first + 1 :], ids.new_full((len(seqs), 1), self.pad_token_id)], dim=1)
-            rs = row_stats(logits, top_k=self.top_alternatives)
-            chosen = rs.logp.gather(-1, nxt.to(logits.device).unsqueeze(-1)).squeeze(-1)
-            arrays = finish_stats(
-                rs.entropy, rs.varentropy, rs.self_certainty, rs.top_values, rs.top_ids, chosen
-            )
+            sums = row_sums(logits, top_k=self.top_alternatives)
+            arrays = finish_stats(sums, sums.shifted_of(nxt.to(logits.device)))
         out = []
         for b, (p, t) in enumerate(zip(prompts, targets, strict=True)):
             offset = len(p) - 1 - first

@@ -2,7 +2,7 @@
 
 ``output_logits=True`` keeps every ``[B, V]`` row (for V = 128k and 1k tokens, half a gigabyte per
 sequence). This processor reduces each row as it passes to a handful of numbers per token, so memory is
-O(B * T * k) plus the one ``[B, V]`` log-prob row of the step in flight.
+O(B * T * k) plus the one ``[B, V]`` row of the step in flight.
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING
 import torch
 from transformers import LogitsProcessor
 
-from introspect.uncertainty.logits import Support, finish_stats, row_stats, stats_from_arrays
+from introspect.uncertainty.logits import RowSums, Support, finish_stats, row_sums, stats_from_arrays
 
 if TYPE_CHECKING:
     from introspect.uncertainty.token_stats import TokenStats
+
+
+_KEPT = ("mass", "first", "second", "sum_z", "support", "top_z", "top_ids")
 
 
 class StatsCollector(LogitsProcessor):
@@ -43,67 +46,53 @@ class StatsCollector(LogitsProcessor):
 
     def reset(self) -> None:
         self.prompt_length: int | None = None
-        self._last_logp: torch.Tensor | None = None
-        self._entropy: list[torch.Tensor] = []
-        self._varentropy: list[torch.Tensor] = []
-        self._self_certainty: list[torch.Tensor] = []
-        self._top_values: list[torch.Tensor] = []
-        self._top_ids: list[torch.Tensor] = []
-        self._chosen: list[torch.Tensor] = []
+        self._last: RowSums | None = None
+        # One list per RowSums field (except ``shifted``), one [B] or [B, k] tensor per step.
+        self._steps: dict[str, list[torch.Tensor]] = {name: [] for name in _KEPT}
+        self._chosen_z: list[torch.Tensor] = []
 
     @torch.no_grad()
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if self.prompt_length is None:
             self.prompt_length = input_ids.shape[1]
-        elif self._last_logp is not None:
-            self._chosen.append(self._last_logp.gather(-1, input_ids[:, -1:]).squeeze(-1))
-        rs = row_stats(scores, top_k=self.top_k, support=self.support)
-        self._last_logp = rs.logp
-        self._entropy.append(rs.entropy)
-        self._varentropy.append(rs.varentropy)
-        self._self_certainty.append(rs.self_certainty)
-        self._top_values.append(rs.top_values)
-        self._top_ids.append(rs.top_ids)
+        elif self._last is not None:
+            self._chosen_z.append(self._last.shifted_of(input_ids[:, -1]))
+        sums = row_sums(scores, top_k=self.top_k, support=self.support)
+        self._last = sums
+        for name in _KEPT:
+            value = getattr(sums, name)
+            if value is not None:
+                self._steps[name].append(value)
         return scores
 
     @property
     def steps(self) -> int:
-        return len(self._entropy)
+        return len(self._steps["mass"])
 
     def retained_bytes(self) -> int:
         """Bytes of tensors this collector holds right now (the figure the benchmark compares)."""
-        held: list[torch.Tensor] = [
-            *self._entropy, *self._varentropy, *self._self_certainty,
-            *self._top_values, *self._top_ids, *self._chosen,
-        ]  # fmt: skip
-        if self._last_logp is not None:
-            held.append(self._last_logp)
+        held = [t for ts in self._steps.values() for t in ts] + self._chosen_z
+        if self._last is not None:
+            held.append(self._last.shifted)
         return sum(t.nelement() * t.element_size() for t in held)
 
     @torch.no_grad()
     def finalize(self, sequences: torch.Tensor, eos_token_ids: list[int] | None = None) -> list[TokenStats]:
         """Per-sequence stats of the ``steps`` generated tokens, cut after the first EOS (kept).
 
-        ``sequences`` is ``generate``'s output ``[B, prompt + steps]``. Releases the last log-prob row.
+        ``sequences`` is ``generate``'s output ``[B, prompt + steps]``. Releases the last ``[B, V]`` row.
         """
-        if self.prompt_length is None or self._last_logp is None:
+        if self.prompt_length is None or self._last is None:
             raise RuntimeError("the collector saw no generation step")
         generated = sequences[:, self.prompt_length :]
         if generated.shape[1] != self.steps:
             raise ValueError(
                 f"sequences hold {generated.shape[1]} new tokens, the collector saw {self.steps}"
             )
-        last = self._last_logp.gather(-1, generated[:, -1:].to(self._last_logp.device)).squeeze(-1)
-        self._chosen.append(last)
-        self._last_logp = None
-        arrays = finish_stats(
-            torch.stack(self._entropy, dim=-1),
-            torch.stack(self._varentropy, dim=-1),
-            torch.stack(self._self_certainty, dim=-1),
-            torch.stack(self._top_values, dim=-2),
-            torch.stack(self._top_ids, dim=-2),
-            torch.stack(self._chosen, dim=-1),
-        )
+        self._chosen_z.append(self._last.shifted_of(generated[:, -1].to(self._last.shifted.device)))
+        last, self._last = self._last, None
+        stacked = {name: torch.stack(ts, dim=1) for name, ts in self._steps.items() if ts}  # [B, T(, k)]
+        arrays = finish_stats(last._replace(**stacked), torch.stack(self._chosen_z, dim=1))
         ids = generated.cpu().numpy()
         lengths = [_length_through_eos(row, eos_token_ids) for row in ids.tolist()]
         return [stats_from_arrays(arrays, b, lengths[b], ids[b], self.top_k) for b in range(ids.shape[0])]
