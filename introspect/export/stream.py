@@ -118,22 +118,24 @@ def encode(rows: Iterator[dict[str, Any]], *, json_array: bool = False) -> Itera
 
     orjson writes NaN and infinities as null, so a stray non-finite statistic cannot break the file.
     """
-    buffer = bytearray(b"[\n" if json_array else b"")
-    first = True
+    option = 0 if json_array else orjson.OPT_APPEND_NEWLINE
+    parts: list[bytes] = [b"[\n"] if json_array else []
+    size, first = 0, True
     for row in rows:
         if json_array and not first:
-            buffer += b",\n"
-        buffer += orjson.dumps(row)
-        if not json_array:
-            buffer += b"\n"
+            parts.append(b",\n")
         first = False
-        if len(buffer) >= _CHUNK_BYTES:
-            yield bytes(buffer)
-            buffer.clear()
+        line = orjson.dumps(row, option=option)
+        parts.append(line)
+        size += len(line)
+        if size >= _CHUNK_BYTES:
+            yield b"".join(parts)
+            parts.clear()
+            size = 0
     if json_array:
-        buffer += b"\n]\n"
-    if buffer:
-        yield bytes(buffer)
+        parts.append(b"\n]\n")
+    if parts:
+        yield b"".join(parts)
 
 
 def stream_export(

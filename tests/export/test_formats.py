@@ -17,7 +17,7 @@ from trl.data_utils import (
     maybe_convert_to_chatml,
 )
 
-from introspect.export import FORMATS, ExportOptions, export_to_file
+from introspect.export import FORMATS, ExportFilters, ExportOptions, export_to_file
 from tests.export.builders import Try, record_trajectory
 
 QUESTIONS = {
@@ -197,3 +197,19 @@ def test_sft_weights_mark_the_improved_attempts(mixed_store: sessionmaker[Sessio
         "content": "It is 5.",
         "weight": 1,
     }
+
+
+def test_raw_token_stats_are_opt_in(session_factory: sessionmaker[Session]) -> None:
+    from introspect.store.engine import transaction
+    from introspect.store.repositories.trajectories import TurnData, create_trajectory, record_turn
+    from tests.export.conftest import run_export
+
+    arrays = {"logprob": [-0.1, -2.5], "entropy": [0.3, 1.9]}
+    with transaction(session_factory) as s:
+        traj = create_trajectory(s, graph="g", task_prompt="q")
+        record_turn(s, traj.id, TurnData(index=0, phase="generate", output="a", token_stats=arrays), 1)
+    filters = ExportFilters(include_unfinished=True)
+    (row,) = run_export(session_factory, "raw", filters=filters)
+    assert row["turns"][0]["token_stats"] is None
+    (row,) = run_export(session_factory, "raw", filters=filters, options=ExportOptions(token_stats=True))
+    assert row["turns"][0]["token_stats"] == arrays
