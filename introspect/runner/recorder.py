@@ -10,11 +10,11 @@ runs only after commit: a subscriber never hears of a row it cannot read.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.runner.context import FinishData
@@ -64,7 +64,6 @@ class DbRecorder:
         self.trajectory_id = trajectory_id
         self.notify = notify
         self.should_stop = should_stop
-        self._last_checked = float("-inf")
 
     def _publish(self, payloads: Sequence[dict[str, Any]]) -> None:
         if self.notify is None:
@@ -72,24 +71,19 @@ class DbRecorder:
         for payload in payloads:
             self.notify(self.job_id, payload)
 
-    # How often a node boundary looks at the job row. Correctness does not depend on it (every write
-    # is fenced in its own transaction); it bounds how late a cancel or a lost lease is noticed, and
-    # keeps a graph with many small nodes from paying a query per node.
-    CHECK_INTERVAL_S = 0.2
-
     def check(self) -> None:
         if self.should_stop is not None and self.should_stop():
             raise RunHandedBack(f"job {self.job_id}: the worker is stopping")
-        now = time.monotonic()
-        if now - self._last_checked < self.CHECK_INTERVAL_S:
-            return
+        # One light Core query per node boundary (no ORM identity map): cancel is honoured at the
+        # very next boundary, and a lost lease stops the run before it computes anything more.
         with self.session_factory() as session:
-            row = session.get(Job, self.job_id)
-            if row is None or row.lease_version != self.lease.version:
-                raise StaleLeaseError(f"lease {self.lease.version} on job {self.job_id} is no longer held")
-            if row.cancel_requested:
-                raise RunCancelled(f"job {self.job_id} was cancelled")
-        self._last_checked = now
+            row = session.execute(
+                select(Job.lease_version, Job.cancel_requested).where(Job.id == self.job_id)
+            ).first()
+        if row is None or row.lease_version != self.lease.version:
+            raise StaleLeaseError(f"lease {self.lease.version} on job {self.job_id} is no longer held")
+        if row.cancel_requested:
+            raise RunCancelled(f"job {self.job_id} was cancelled")
 
     def append(self, type: str, data: dict[str, Any]) -> None:
         with transaction(self.session_factory) as session:
