@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 
 class VerificationRow(TypedDict):
     id: str
+    turn_id: str
     verifier: str | None
     passed: bool | None
     score: float | None
@@ -25,6 +26,7 @@ class VerificationRow(TypedDict):
 
 class CritiqueRow(TypedDict):
     id: str
+    turn_id: str
     critic: str | None
     verdict: str | None
     issues: list[Any] | None
@@ -113,8 +115,8 @@ LEAN: dict[str, frozenset[str]] = {
     "turns": frozenset(
         {"id", "index", "phase", "attempt", "messages", "output", "answer", "sibling_group", "selected"}
     ),
-    "verifications": frozenset({"id", "passed", "created_at"}),
-    "critiques": frozenset({"id", "feedback", "created_at"}),
+    "verifications": frozenset({"id", "turn_id", "passed", "created_at"}),
+    "critiques": frozenset({"id", "turn_id", "feedback", "created_at"}),
     "rewards": frozenset({"id", "turn_id", "kind", "value", "label", "created_at"}),
 }
 
