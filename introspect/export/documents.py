@@ -4,7 +4,9 @@ A document holds the trajectory's columns and four lists, each read through an i
 ``trajectory_id``: turns, verifications, critiques and rewards (four index lookups per trajectory,
 whatever its number of turns). Decoding one document with orjson is several times cheaper than
 turning result rows into Python objects column by column, which dominated export time.
-:func:`assemble` then nests each verification, critique and reward under its turn.
+:func:`assemble` then nests each verification, critique and reward under its turn. Lists are
+``json_agg`` over rows of a derived table on Postgres (cheaper than an object built per row) and
+``json_group_array`` of ``json_object`` on SQLite.
 """
 
 from __future__ import annotations

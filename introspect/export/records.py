@@ -106,8 +106,8 @@ def stored_fields(row_type: type) -> tuple[str, ...]:
     return tuple(name for name in row_type.__annotations__ if name not in CHILDREN)
 
 
-# What the derived formats read (everything but ``raw``); other columns come back as null, costing
-# neither transfer nor decoding. ``raw`` reads every column (the per-token arrays only when asked).
+# What the derived formats read (everything but ``raw``); other columns are left out of the documents,
+# costing neither transfer nor decoding. ``raw`` reads every column (per-token arrays only if asked).
 LEAN: dict[str, frozenset[str]] = {
     "trajectories": frozenset(
         {"id", "graph", "task_prompt", "task_messages", "task_hash", "reference", "outcome_reward", "success"}
