@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+
 from introspect.critics import RISE_FEEDBACK
 from introspect.store.engine import transaction
 from introspect.store.repositories import corpora
@@ -261,3 +264,28 @@ def test_remote_answers_are_scored_by_the_local_model(harness: Harness) -> None:
     assert scorer.seen == [([{"role": "user", "content": QUESTION}], "The answer is 42.")]
     assert turn["stats"]["source"] == "teacher_forced" and turn["stats"]["mean_self_certainty"] == 5.0
     assert turn["token_stats"]["n"] == 3 and turn["model"] == "remote"
+
+
+class StaticRetriever(BaseRetriever):
+    """Any LangChain retriever plugs in through RunnerDeps.retriever_factory."""
+
+    corpus: str
+
+    def _get_relevant_documents(self, query: str, *, run_manager: Any) -> list[Document]:
+        return [Document(page_content=f"{self.corpus}: 40 + 2 = 42", metadata={"title": "sum"})]
+
+
+def test_any_retriever_can_be_plugged_in(harness: Harness) -> None:
+    local = ScriptedChatModel(
+        script=[Reply("The answer is 41.", UNSURE), Reply("The answer is 42.", CONFIDENT)]
+    )
+    deps = harness.deps(
+        FakeProvider({"local": local}), retriever_factory=lambda name: StaticRetriever(corpus=name)
+    )
+    outcome = harness.run("self_critique", {**NUMERIC, "corpus": "web"}, {}, deps)
+    resource = harness.resource(outcome.trajectory_id)
+    assert actions(resource)[1] == ("retrieve", None, None)
+    assert resource["turns"][1]["retrieved"] == [
+        {"title": "sum", "content": "web: 40 + 2 = 42", "score": None, "document_id": None, "source": None}
+    ]
+    assert "web: 40 + 2 = 42" in local.calls[1][-1]["content"]
