@@ -118,7 +118,7 @@ def execute_job(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> JobOutcome
         _finish(deps, lease, "cancelled", None, clear_resume=True)
         return JobOutcome(job_id, "cancelled", trajectory_id)
     recorder = DbRecorder(deps.session_factory, lease, trajectory_id, deps.notify, deps.should_stop)
-    graph = GRAPHS[spec.graph].load().compile(checkpointer=deps.checkpointer)
+    graph = GRAPHS[spec.graph].compiled(deps.checkpointer)
     config: Any = {"configurable": {"thread_id": str(job_id)}}
     run_input = _first_input(graph.get_state(config), spec, resume_value)
     if run_input is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -28,6 +29,29 @@ class GraphEntry:
     def load(self) -> Any:
         """A fresh, uncompiled ``StateGraph`` (compile it with the checkpointer of your choice)."""
         return getattr(import_graph_module(self.path), self.builder)()
+
+    def compiled(self, checkpointer: Any) -> Any:
+        """The graph compiled with ``checkpointer``, built once per (graph, checkpointer).
+
+        Compiling costs more than running a short job, and a compiled graph holds no per-run
+        state (runs differ by thread id and runtime context), so workers share one.
+        """
+        return _compile(self, checkpointer)
+
+
+_COMPILED: dict[tuple[GraphEntry, int], tuple[Any, Any]] = {}
+_COMPILED_LOCK = threading.Lock()
+
+
+def _compile(entry: GraphEntry, checkpointer: Any) -> Any:
+    key = (entry, id(checkpointer))
+    with _COMPILED_LOCK:
+        cached = _COMPILED.get(key)
+        # The checkpointer is kept in the value so its id cannot be reused by another object.
+        if cached is None or cached[0] is not checkpointer:
+            cached = (checkpointer, entry.load().compile(checkpointer=checkpointer))
+            _COMPILED[key] = cached
+        return cached[1]
 
 
 GRAPHS: dict[str, GraphEntry] = {
