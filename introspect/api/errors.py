@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 
 from introspect.api.cursor import InvalidCursorError
 from introspect.api.services.jobs import ConflictError, NotFoundError
@@ -50,7 +50,17 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422, content={"detail": "a value in the request cannot be stored or searched"}
         )
 
+    async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        # The database went away (restart, failover): nothing was committed; the client retries.
+        log.warning("database unavailable: %s", exc)
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "the database is unavailable; retry shortly"},
+            headers={"Retry-After": "1"},
+        )
+
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(JobValidationError, _unprocessable)
     app.add_exception_handler(IdempotencyConflictError, _unprocessable)
     app.add_exception_handler(InvalidCursorError, _unprocessable)

@@ -111,8 +111,7 @@ class DbRecorder:
             trajectory = session.get(Trajectory, self.trajectory_id, with_for_update=True)
             if trajectory is None or trajectory.finished_at is not None:
                 return  # finished by an earlier run of this node: rewards exist already
-            detail = trajectories.get_trajectory_detail(session, self.trajectory_id)
-            turn_ids = {t.index: t.id for t in detail.turns} if detail else {}
+            turn_ids = trajectories.turn_ids_by_index(session, self.trajectory_id)
             for index, value in data.attempt_rewards:
                 if index in turn_ids:
                     trajectories.add_reward(

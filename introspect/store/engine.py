@@ -30,7 +30,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it doubles the round trips of the short transactions jobs make. A connection
+    # broken by a server restart fails its statement instead; SQLAlchemy then invalidates the whole
+    # pool, and the worker retries the attempt (jobs are resumable) — see the Postgres-restart test.
+    kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)

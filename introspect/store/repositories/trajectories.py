@@ -240,6 +240,11 @@ def get_trajectory_detail(session: Session, trajectory_id: uuid.UUID) -> Traject
     return session.scalars(stmt).first()
 
 
+def turn_ids_by_index(session: Session, trajectory_id: uuid.UUID) -> dict[int, uuid.UUID]:
+    rows = session.execute(select(Turn.index, Turn.id).where(Turn.trajectory_id == trajectory_id))
+    return {index: turn_id for index, turn_id in rows}
+
+
 def list_rewards(session: Session, trajectory_id: uuid.UUID) -> Sequence[Reward]:
     stmt = select(Reward).where(Reward.trajectory_id == trajectory_id).order_by(Reward.created_at)
     return session.scalars(stmt).all()
