@@ -62,6 +62,19 @@ def _started(calls: Path, attempt: int, pid: int | None = None) -> bool:
     )
 
 
+def _job_in_second_attempt(
+    tmp_path: Path, pg_url: str, redis_url: str, api: TestClient, workers: list, delay_s: float
+) -> tuple[str, subprocess.Popen[bytes], Path, Path]:
+    """A worker whose second model call takes ``delay_s``; returns once it is inside that call."""
+    calls, log = tmp_path / "calls.jsonl", tmp_path / "worker.log"
+    slow = Script(answers=WRONG_THEN_RIGHT, delay_s=delay_s, delay_on_attempt=1, log_path=str(calls))
+    worker = start_worker(pg_url, redis_url, slow, log)
+    workers.append(worker)
+    job_id = api.post("/v1/jobs", json=JOB).json()["id"]
+    wait_for(lambda: _started(calls, 1, worker.pid), 60, "the second attempt to start", log)
+    return job_id, worker, calls, log
+
+
 def test_sigkill_mid_turn_another_worker_finishes_without_repeating_turns(
     tmp_path: Path,
     pg_url: str,
@@ -70,12 +83,7 @@ def test_sigkill_mid_turn_another_worker_finishes_without_repeating_turns(
     factory: sessionmaker[Session],
     workers: list,
 ) -> None:
-    calls, log = tmp_path / "calls.jsonl", tmp_path / "worker.log"
-    slow = Script(answers=WRONG_THEN_RIGHT, delay_s=30, delay_on_attempt=1, log_path=str(calls))
-    first = start_worker(pg_url, redis_url, slow, log)
-    workers.append(first)
-    job_id = api.post("/v1/jobs", json=JOB).json()["id"]
-    wait_for(lambda: _started(calls, 1, first.pid), 60, "the second attempt to start", log)
+    job_id, first, calls, log = _job_in_second_attempt(tmp_path, pg_url, redis_url, api, workers, 30)
     first.kill()
     first.wait(timeout=10)
     workers.append(
@@ -101,12 +109,7 @@ def test_sigstopped_worker_past_its_lease_writes_nothing(
     factory: sessionmaker[Session],
     workers: list,
 ) -> None:
-    calls, log = tmp_path / "calls.jsonl", tmp_path / "worker.log"
-    slow = Script(answers=WRONG_THEN_RIGHT, delay_s=3, delay_on_attempt=1, log_path=str(calls))
-    stale = start_worker(pg_url, redis_url, slow, log)
-    workers.append(stale)
-    job_id = api.post("/v1/jobs", json=JOB).json()["id"]
-    wait_for(lambda: _started(calls, 1, stale.pid), 60, "the second attempt to start", log)
+    job_id, stale, calls, log = _job_in_second_attempt(tmp_path, pg_url, redis_url, api, workers, 3)
     os.kill(stale.pid, signal.SIGSTOP)
     workers.append(
         start_worker(pg_url, redis_url, Script(answers=WRONG_THEN_RIGHT, log_path=str(calls)), log)
@@ -169,12 +172,7 @@ def test_sigterm_hands_the_job_back_cleanly(
     factory: sessionmaker[Session],
     workers: list,
 ) -> None:
-    calls, log = tmp_path / "calls.jsonl", tmp_path / "worker.log"
-    slow = Script(answers=WRONG_THEN_RIGHT, delay_s=2, delay_on_attempt=1, log_path=str(calls))
-    first = start_worker(pg_url, redis_url, slow, log)
-    workers.append(first)
-    job_id = api.post("/v1/jobs", json=JOB).json()["id"]
-    wait_for(lambda: _started(calls, 1, first.pid), 60, "the second attempt to start", log)
+    job_id, first, calls, log = _job_in_second_attempt(tmp_path, pg_url, redis_url, api, workers, 2)
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=30) == 0
     assert job_status(factory, job_id) == "queued"
