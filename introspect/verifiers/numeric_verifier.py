@@ -47,5 +47,6 @@ class NumericVerifier:
             score=1.0 if passed else 0.0,
             extracted=extracted,
             # Never the reference: the feedback must say *that* it is wrong, not what is right.
-            message=None if passed else f"The final answer {extracted} is not correct.",
+            # The demo model was trained on exactly this sentence after RISE's feedback (models/demo/data.py).
+            message=None if passed else f"The numeric verifier rejected {extracted}.",
         )

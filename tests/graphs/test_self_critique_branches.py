@@ -62,7 +62,7 @@ def test_revise_then_stop(harness: Harness) -> None:
     assert first["verifications"][0]["passed"] is False
     critique = first["critiques"][0]
     assert critique["verdict"] == "incorrect" and critique["critic"] == "verifier_feedback"
-    assert critique["feedback"] == f"{RISE_FEEDBACK} The final answer 41 is not correct."
+    assert critique["feedback"] == f"{RISE_FEEDBACK} The numeric verifier rejected 41."
     # RISE: the revision sees the question, its earlier attempt and the feedback, in that order.
     assert [m["role"] for m in second["messages"]] == ["user", "assistant", "user"]
     assert second["messages"][1]["content"] == first["output"]
@@ -106,7 +106,7 @@ def test_retrieve_then_stop(harness: Harness) -> None:
     assert revise["retrieved"] == retrieved
     assert "Mount Everest is 8849 metres tall." in revise["messages"][-1]["content"]
     assert revise["messages"][-1]["content"].endswith(
-        f"{RISE_FEEDBACK} The final answer 8000 is not correct."
+        f"{RISE_FEEDBACK} The numeric verifier rejected 8000."
     )
     assert resource["turns"][0]["decision"]["inputs"]["regime"] == "unsure"
 

@@ -56,7 +56,7 @@ def test_numeric() -> None:
     right = verifier.verify("40 + 2 = 42. The answer is 42.", TASK)
     assert right.passed is True and right.extracted == "42" and right.score == 1.0
     wrong = verifier.verify("The answer is 41.", TASK)
-    assert wrong.passed is False and wrong.message == "The final answer 41 is not correct."
+    assert wrong.passed is False and wrong.message == "The numeric verifier rejected 41."
     assert verifier.verify("I do not know.", TASK).message == "The answer states no final number."
     assert verifier.verify("42", VerificationTask(prompt="?", reference=None)).passed is None
     assert verifier.extract("It is 1,234.5 in total") == "1234.5"
