@@ -18,7 +18,7 @@ from introspect.config import RemoteModelSpec, Settings
 
 
 def stats(
-    certainty: float = 6.0, entropy: float = 0.1, varentropy: float = 0.2, nll: float = 0.05, n: int = 8
+    certainty: float = 14.0, entropy: float = 0.1, varentropy: float = 0.2, nll: float = 0.01, n: int = 8
 ) -> dict[str, Any]:
     """A summary shaped like ``TokenStats.summary()`` with the numbers the gate reads."""
     return {
@@ -38,7 +38,7 @@ def stats(
 CONFIDENT = stats()
 UNSURE = stats(certainty=1.0, entropy=2.0, varentropy=0.5, nll=1.5)  # high H, low V: retrieve
 SCATTERED = stats(certainty=0.5, entropy=2.5, varentropy=3.0, nll=2.0)  # high H, high V: escalate
-DOUBTFUL = stats(certainty=2.0, entropy=0.5, varentropy=0.5, nll=0.8)  # low confidence, confident regime
+DOUBTFUL = stats(certainty=12.0, entropy=0.5, varentropy=0.5, nll=0.8)  # low confidence, confident regime
 
 
 class Crash(RuntimeError):
