@@ -105,9 +105,7 @@ def test_retrieve_then_stop(harness: Harness) -> None:
     revise = resource["turns"][2]
     assert revise["retrieved"] == retrieved
     assert "Mount Everest is 8849 metres tall." in revise["messages"][-1]["content"]
-    assert revise["messages"][-1]["content"].endswith(
-        f"{RISE_FEEDBACK} The numeric verifier rejected 8000."
-    )
+    assert revise["messages"][-1]["content"].endswith(f"{RISE_FEEDBACK} The numeric verifier rejected 8000.")
     assert resource["turns"][0]["decision"]["inputs"]["regime"] == "unsure"
 
 
