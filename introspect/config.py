@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 5.0
     sweep_seconds: float = 5.0
+    # How often a worker asks, in one query for all its jobs, whether one was cancelled: a running
+    # job stops at its first node boundary after that (instead of one query per node boundary).
+    cancel_poll_seconds: float = Field(default=0.1, gt=0)
     max_attempts: int = 3
     queue_name: str = "introspect:jobs"
 

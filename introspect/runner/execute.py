@@ -117,14 +117,17 @@ def execute_job(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> JobOutcome
     if cancel_requested:
         _finish(deps, lease, "cancelled", None, clear_resume=True)
         return JobOutcome(job_id, "cancelled", trajectory_id)
-    recorder = DbRecorder(deps.session_factory, lease, trajectory_id, deps.notify, deps.should_stop)
+    recorder = DbRecorder(
+        deps.session_factory, lease, trajectory_id, deps.notify, deps.should_stop, deps.watch
+    )
     graph = GRAPHS[spec.graph].compiled(deps.checkpointer)
     config: Any = {"configurable": {"thread_id": str(job_id)}}
     run_input = _first_input(graph.get_state(config), spec, resume_value)
+    output: Any = None
     if run_input is not None:
         recorder.append("status", {"status": "running"})
         try:
-            graph.invoke(
+            output = graph.invoke(
                 None if run_input is _CONTINUE else run_input,
                 config,
                 context=build_context(spec, deps, recorder),
@@ -135,6 +138,11 @@ def execute_job(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> JobOutcome
             return JobOutcome(job_id, "cancelled", trajectory_id)
         except RunHandedBack:
             return JobOutcome(job_id, "running", trajectory_id)
+    if isinstance(output, dict) and output.get("result") is not None and "__interrupt__" not in output:
+        # A run that finished returns the final state: no need to read the checkpoint back.
+        result = _result(output, trajectory_id)
+        _finish(deps, lease, "succeeded", result, clear_resume=True)
+        return JobOutcome(job_id, "succeeded", trajectory_id, result)
     snapshot = graph.get_state(config)
     if snapshot.interrupts:
         value = snapshot.interrupts[0].value

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.runner.context import FinishData
+from introspect.runner.deps import JobWatch
 from introspect.runner.errors import RunCancelled, RunHandedBack
 from introspect.store.engine import transaction
 from introspect.store.models import Job, Trajectory
@@ -57,6 +58,7 @@ class DbRecorder:
         trajectory_id: uuid.UUID,
         notify: Notify | None = None,
         should_stop: Callable[[], bool] | None = None,
+        watch: JobWatch | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.lease = lease
@@ -64,6 +66,7 @@ class DbRecorder:
         self.trajectory_id = trajectory_id
         self.notify = notify
         self.should_stop = should_stop
+        self.watch = watch
 
     def _publish(self, payloads: Sequence[dict[str, Any]]) -> None:
         if self.notify is None:
@@ -74,6 +77,10 @@ class DbRecorder:
     def check(self) -> None:
         if self.should_stop is not None and self.should_stop():
             raise RunHandedBack(f"job {self.job_id}: the worker is stopping")
+        if self.watch is not None and self.watch.lease_certain(self.lease):
+            if self.watch.cancel_requested(self.job_id):
+                raise RunCancelled(f"job {self.job_id} was cancelled")
+            return
         # One light Core query per node boundary (no ORM identity map): cancel is honoured at the
         # very next boundary, and a lost lease stops the run before it computes anything more.
         with self.session_factory() as session:

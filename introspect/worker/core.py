@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.store.engine import transaction
 from introspect.store.repositories import jobs
 from introspect.store.repositories.jobs import Lease, StaleLeaseError
+from introspect.worker.job_watch import JobWatch
 from introspect.worker.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class WorkerCore:
         poll_seconds: float,
         sweep_seconds: float,
         max_attempts: int,
+        cancel_poll_seconds: float = 0.1,
     ) -> None:
         self._factory = factory
         self._execute = execute
@@ -54,6 +56,7 @@ class WorkerCore:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self._concurrency = concurrency
         self.leases = LeaseKeeper(factory, lease_seconds, heartbeat_seconds)
+        self.watch = JobWatch(factory, self.leases, cancel_poll_seconds)
         self._in_flight: dict[uuid.UUID, Future[None]] = {}
         self._lock = threading.Lock()
         self.stopping = threading.Event()
@@ -67,6 +70,7 @@ class WorkerCore:
     # lifecycle -----------------------------------------------------------------------------------
     def start(self) -> None:
         self.leases.start()
+        self.watch.start()
         for thread in self._threads:
             thread.start()
 
@@ -79,6 +83,7 @@ class WorkerCore:
             with contextlib.suppress(Exception):  # already logged by the job thread
                 future.result(timeout=timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.watch.stop()
         self.leases.stop()
 
     # work intake ---------------------------------------------------------------------------------

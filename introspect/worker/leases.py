@@ -69,6 +69,10 @@ class LeaseKeeper:
                     return lease, now < safe_until
         return None
 
+    def held_job_ids(self) -> list[uuid.UUID]:
+        with self._lock:
+            return [lease.job_id for lease in self._held]
+
     def is_lost(self, lease: Lease) -> bool:
         with self._lock:
             return lease in self._lost
@@ -85,10 +89,14 @@ class LeaseKeeper:
                 log.warning("lease renewal for job %s failed; will retry", lease.job_id, exc_info=True)
                 continue
             if not ok:
-                log.warning("lease on job %s (version %s) was lost", lease.job_id, lease.version)
                 with self._lock:
-                    self._lost.add(lease)
-                    self._held.pop(lease, None)
+                    # A job that settled while we were renewing is dropped, not lost: only a lease
+                    # we still hold and failed to renew is news.
+                    still_held = self._held.pop(lease, None) is not None
+                    if still_held:
+                        self._lost.add(lease)
+                if still_held:
+                    log.warning("lease on job %s (version %s) was lost", lease.job_id, lease.version)
                 continue
             with self._lock:
                 if lease in self._held:

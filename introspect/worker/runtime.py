@@ -30,26 +30,10 @@ def start_worker_runtime(
     """Start a WorkerCore whose executor runs jobs through the LangGraph runner; stop it on exit."""
     notifier = RedisNotifier(settings.redis_url) if settings.redis_url else None
     with make_checkpointer(settings.resolved_database_url) as raw_checkpointer:
-        core: WorkerCore | None = None
-
-        def lease_for(job_id: uuid.UUID) -> tuple[Lease, bool] | None:
-            return core.leases.lease_for(job_id) if core is not None else None
-
-        checkpointer = FencedCheckpointer(raw_checkpointer, factory, lease_for)
-
-        def should_stop() -> bool:
-            return core is not None and core.stopping.is_set()
-
-        deps = RunnerDeps(
-            session_factory=factory,
-            checkpointer=checkpointer,
-            models=models if models is not None else default_model_provider(settings),
-            settings=settings,
-            notify=notifier,
-            should_stop=should_stop,
-        )
+        deps: RunnerDeps | None = None
 
         def execute(job_id: uuid.UUID, lease: Lease) -> object:
+            assert deps is not None, "jobs are only submitted after start()"
             return execute_job(job_id, lease, deps)
 
         core = WorkerCore(
@@ -63,6 +47,16 @@ def start_worker_runtime(
             poll_seconds=poll_seconds or (5.0 if settings.redis_url else 0.5),
             sweep_seconds=settings.sweep_seconds,
             max_attempts=settings.max_attempts,
+            cancel_poll_seconds=settings.cancel_poll_seconds,
+        )
+        deps = RunnerDeps(
+            session_factory=factory,
+            checkpointer=FencedCheckpointer(raw_checkpointer, factory, core.leases.lease_for),
+            models=models if models is not None else default_model_provider(settings),
+            settings=settings,
+            notify=notifier,
+            should_stop=core.stopping.is_set,
+            watch=core.watch,
         )
         core.start()
         try:

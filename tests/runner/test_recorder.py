@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from introspect.runner.context import FinishData
+from introspect.runner.errors import RunCancelled
 from introspect.runner.recorder import DbRecorder
 from introspect.store.engine import transaction
-from introspect.store.repositories import trajectories
+from introspect.store.repositories import jobs, trajectories
 from introspect.store.repositories.jobs import StaleLeaseError
 from introspect.store.repositories.trajectories import TurnData, VerificationData
 from tests.graphs.harness import Harness
@@ -80,3 +81,35 @@ def test_a_stale_lease_refuses_every_write(harness: Harness) -> None:
         with pytest.raises(StaleLeaseError):
             write()
     assert harness.resource(trajectory_id)["turns"] == [] and harness.events(job_id) == []
+
+
+class FakeWatch:
+    def __init__(self, certain: bool, cancelled: bool) -> None:
+        self.certain, self.cancelled = certain, cancelled
+
+    def lease_certain(self, lease: Any) -> bool:
+        return self.certain
+
+    def cancel_requested(self, job_id: uuid.UUID) -> bool:
+        return self.cancelled
+
+
+def test_a_certain_lease_lets_the_boundary_trust_the_watch(harness: Harness) -> None:
+    recorder, _ = setup(harness)
+    with transaction(harness.session_factory) as session:
+        jobs.request_cancel(session, recorder.job_id)
+    recorder.watch = FakeWatch(certain=True, cancelled=False)
+    recorder.check()  # no query: the watch has not seen the cancel yet
+    recorder.watch = FakeWatch(certain=True, cancelled=True)
+    with pytest.raises(RunCancelled):
+        recorder.check()
+
+
+def test_an_uncertain_lease_makes_the_boundary_ask_the_database(harness: Harness) -> None:
+    recorder, _ = setup(harness)
+    recorder.watch = FakeWatch(certain=False, cancelled=False)
+    recorder.check()
+    with transaction(harness.session_factory) as session:
+        jobs.request_cancel(session, recorder.job_id)
+    with pytest.raises(RunCancelled):
+        recorder.check()

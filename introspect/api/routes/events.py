@@ -53,16 +53,20 @@ async def job_events(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    redis_url: str | None = request.app.state.settings.redis_url
+    # Subscribe before the first read: an event committed in between then still wakes us (a
+    # subscription made after the read would miss it and sleep until the poll timeout).
+    waiter = _Waiter(redis_url, job_id)
+    await waiter.subscribe()
     status, first = await run_in_threadpool(_read, factory, job_id, after)
     if status is None:
+        await waiter.close()
         raise NotFoundError(f"job {job_id} not found")
-    redis_url: str | None = request.app.state.settings.redis_url
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         nonlocal after
         batch: list[dict[str, Any]] = first
         current: str | None = status
-        waiter = _Waiter(redis_url, job_id)
         try:
             while True:
                 for event in batch:
@@ -91,19 +95,30 @@ class _Waiter:
         self._job_id = job_id
         self._pubsub: Any = None
 
-    async def wait(self) -> None:
+    async def subscribe(self) -> bool:
         if self._redis_url is None:
-            await asyncio.sleep(POLL_SECONDS)
-            return
-        try:
-            if self._pubsub is None:
+            return False
+        if self._pubsub is None:
+            try:
                 import redis.asyncio as aioredis
 
                 client = aioredis.Redis.from_url(self._redis_url, socket_connect_timeout=0.5)
-                self._pubsub = client.pubsub()
-                await self._pubsub.subscribe(job_channel(self._job_id))
+                pubsub = client.pubsub()
+                await pubsub.subscribe(job_channel(self._job_id))
+                self._pubsub = pubsub
+            except Exception:  # Redis down: we poll the event log instead
+                return False
+        return True
+
+    async def wait(self) -> None:
+        # A subscription made here (Redis came back) may have missed a wake-up: the next wait
+        # after it is bounded by the 1 s timeout, and the caller re-reads the log after each wait.
+        if not await self.subscribe():
+            await asyncio.sleep(POLL_SECONDS)
+            return
+        try:
             await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-        except Exception:  # Redis down: fall back to polling the event log
+        except Exception:  # Redis went away: fall back to polling the event log
             self._pubsub = None
             await asyncio.sleep(POLL_SECONDS)
 

@@ -282,6 +282,14 @@ def expired_jobs(session: Session, limit: int = 100) -> Sequence[Job]:
     return session.scalars(stmt).all()
 
 
+def cancel_requested_among(session: Session, job_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``job_ids`` a user asked to cancel (one query for all of a worker's jobs)."""
+    if not job_ids:
+        return set()
+    stmt = select(Job.id).where(Job.id.in_(job_ids), Job.cancel_requested.is_(True))
+    return set(session.scalars(stmt).all())
+
+
 def queued_job_ids(session: Session, limit: int = 100) -> list[uuid.UUID]:
     stmt = select(Job.id).where(Job.status == "queued").order_by(Job.created_at).limit(limit)
     return list(session.scalars(stmt).all())

@@ -1,0 +1,69 @@
+"""A worker learns of cancels with one query for all its jobs, and trusts only leases it renewed."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from introspect.store.engine import transaction
+from introspect.store.repositories import jobs
+from introspect.worker.job_watch import JobWatch
+from introspect.worker.leases import LeaseKeeper
+
+
+def _claimed(factory: sessionmaker[Session], lease_seconds: float = 60) -> jobs.Lease:
+    with transaction(factory) as session:
+        job_id = jobs.create_job(session, graph="self_critique", input={"prompt": "q"}, config={}).job.id
+    with transaction(factory) as session:
+        lease = jobs.claim_job(session, job_id, "watch-test", lease_seconds)
+    assert lease is not None
+    return lease
+
+
+def test_poll_sees_cancels_of_held_jobs_only(session_factory: sessionmaker[Session]) -> None:
+    keeper = LeaseKeeper(session_factory, lease_seconds=60, interval_seconds=5)
+    watch = JobWatch(session_factory, keeper, interval_seconds=0.05)
+    held, other = _claimed(session_factory), _claimed(session_factory)
+    keeper.hold(held)
+    watch.poll()
+    assert not watch.cancel_requested(held.job_id)
+    with transaction(session_factory) as session:
+        jobs.request_cancel(session, held.job_id)
+        jobs.request_cancel(session, other.job_id)
+    watch.poll()
+    assert watch.cancel_requested(held.job_id)
+    assert not watch.cancel_requested(other.job_id)  # not ours: not asked about
+    keeper.drop(held)
+    watch.poll()
+    assert not watch.cancel_requested(held.job_id)
+
+
+def test_the_watch_thread_picks_up_a_cancel(session_factory: sessionmaker[Session]) -> None:
+    keeper = LeaseKeeper(session_factory, lease_seconds=60, interval_seconds=5)
+    watch = JobWatch(session_factory, keeper, interval_seconds=0.02)
+    lease = _claimed(session_factory)
+    keeper.hold(lease)
+    watch.start()
+    try:
+        with transaction(session_factory) as session:
+            jobs.request_cancel(session, lease.job_id)
+        deadline = time.monotonic() + 5
+        while not watch.cancel_requested(lease.job_id) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert watch.cancel_requested(lease.job_id)
+    finally:
+        watch.stop()
+
+
+def test_lease_is_certain_only_while_recently_renewed(session_factory: sessionmaker[Session]) -> None:
+    keeper = LeaseKeeper(session_factory, lease_seconds=60, interval_seconds=5)
+    watch = JobWatch(session_factory, keeper, interval_seconds=1)
+    lease = _claimed(session_factory)
+    assert not watch.lease_certain(lease)  # not held here at all
+    keeper.hold(lease)
+    assert watch.lease_certain(lease)
+    keeper.hold(lease, claimed_at=time.monotonic() - 59)  # claimed long ago, never renewed
+    assert not watch.lease_certain(lease)
+    assert not watch.lease_certain(dataclasses.replace(lease, version=lease.version + 1))
