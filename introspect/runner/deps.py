@@ -33,11 +33,11 @@ class JobWatch(Protocol):
 @dataclass
 class RunnerDeps:
     """``retriever_factory`` maps a corpus name to any LangChain retriever (default: the database
-        corpora); ``notify(job_id, event)`` is called after each event row commits (the worker passes a
-        Redis publisher); ``should_stop()`` is polled at every node boundary and, when true, ends the run
-        there with the job still leased and running (the worker then hands it back); ``watch`` lets node
-    boundaries skip their database query while the lease is certainly held (None: always ask); ``prompts``
-        overrides the repository's ``prompts/`` directory."""
+    corpora); ``notify(job_id, event)`` is called after each event row commits (the worker passes a
+    Redis publisher); ``should_stop()`` is polled at every node boundary and, when true, ends the run
+    there with the job still leased and running (the worker then hands it back); ``watch`` lets node
+    boundaries skip their database query while the lease is certainly held (None: always ask);
+    ``prompts`` overrides the repository's ``prompts/`` directory."""
 
     session_factory: sessionmaker[Session]
     checkpointer: BaseCheckpointSaver[Any]
