@@ -20,6 +20,7 @@ training example can be traced to the exact prompt text that produced it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tomllib
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
@@ -38,6 +39,12 @@ _ROLES = ("system", "user", "assistant")
 
 # One sandboxed environment: templates are repository files, but variables carry model output.
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(body: str) -> Template:
+    # Compiling a Jinja body costs far more than rendering it, and every turn renders prompts.
+    return _ENV.from_string(body)
 
 
 class PromptError(ValueError):
@@ -59,7 +66,7 @@ class PromptTemplate:
         if given != declared:
             missing, extra = sorted(declared - given), sorted(given - declared)
             raise PromptError(f"prompt {self.name!r}: missing {missing}, unexpected {extra}")
-        return _ENV.from_string(self.body).render(**values).strip()
+        return _compiled(self.body).render(**values).strip()
 
     def message(self, **values: Any) -> dict[str, str]:
         """The rendered prompt as one chat message in this template's role."""

@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from introspect.store.models import JobEvent
+from introspect.store.types import utcnow
+
+_EVENTS = cast(Table, JobEvent.__table__)
 
 
 def append_event(session: Session, job_id: uuid.UUID, type: str, data: dict[str, Any]) -> JobEvent:
-    event = JobEvent(job_id=job_id, type=type, data=data)
-    session.add(event)
-    session.flush()
-    return event
+    """Insert an event row; the returned object is detached (events are never updated).
+
+    A Core INSERT .. RETURNING instead of ``session.add`` + flush: a worker appends several events
+    per turn, and the ORM unit of work was most of each one's cost.
+    """
+    session.flush()  # rows this one refers to (a job created in this transaction) go first
+    created_at = utcnow()
+    event_id = (
+        session.connection()
+        .execute(
+            insert(_EVENTS)
+            .values(job_id=job_id, type=type, data=data, created_at=created_at)
+            .returning(_EVENTS.c.id)
+        )
+        .scalar_one()
+    )
+    return JobEvent(id=event_id, job_id=job_id, type=type, data=data, created_at=created_at)
 
 
 def events_after(
