@@ -49,7 +49,34 @@ SCRIPT = Script(answers=["The answer is 41.", "The answer is 42."])
 TURNS_PER_JOB = 2
 
 
-def bare_per_turn(db_url: str, runs: int) -> float:
+def cpu_seconds_by_pid(pids: list[int]) -> dict[int, float]:
+    """user + system CPU seconds of each live process, from /proc (empty where there is none)."""
+    seconds: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited (a closed database connection) or no /proc
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def postgres_pids(data_dir: Path) -> list[int]:
+    """The postmaster and its backends: where the database's share of the CPU goes."""
+    try:
+        postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except (OSError, ValueError, IndexError):
+        return []
+    return [postmaster, *(int(p) for p in children)]
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def bare_per_turn(db_url: str, runs: int) -> tuple[float, float]:
+    """(median wall seconds per turn, median CPU seconds of this process per job)."""
     settings = Settings(database_url=db_url)
     engine = make_engine(db_url)
     factory = make_session_factory(engine)
@@ -57,16 +84,17 @@ def bare_per_turn(db_url: str, runs: int) -> float:
     with make_checkpointer(db_url) as checkpointer:
         deps = RunnerDeps(factory, checkpointer, ScriptedProvider(SCRIPT), settings)
         graph = GRAPHS["self_critique"].load().compile(checkpointer=checkpointer)
-        timings = []
+        timings, cpu = [], []
         for i in range(runs + 3):
             context = build_context(spec, deps, MemoryRecorder())
             config: Any = {"configurable": {"thread_id": f"bare-{uuid.uuid4()}"}}
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             graph.invoke(initial_input(spec), config, context=context, durability="sync")
             if i >= 3:  # warm-up runs excluded
                 timings.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_started)
     engine.dispose()
-    return statistics.median(timings) / TURNS_PER_JOB
+    return statistics.median(timings) / TURNS_PER_JOB, statistics.median(cpu)
 
 
 def start_worker(db_url: str, redis_url: str, concurrency: int) -> subprocess.Popen[bytes]:
@@ -135,7 +163,7 @@ def main() -> None:
     worker: subprocess.Popen[bytes] | None = None
     try:
         create_postgres_template(pg)
-        bare = bare_per_turn(clone_postgres_database(pg), args.runs)
+        bare, bare_cpu = bare_per_turn(clone_postgres_database(pg), args.runs)
 
         db_url = clone_postgres_database(pg)
         worker = start_worker(db_url, redis_server.url, args.worker_concurrency)
@@ -150,11 +178,16 @@ def main() -> None:
             # 50 clients submit; completion is watched in the database, not by 50 pollers, so the
             # API's time goes to the requests being measured.
             engine = make_engine(db_url)
-            started = time.perf_counter()
+            pids = {"worker": [worker.pid], "postgres": postgres_pids(pg.data_dir)}
+            cpu_before = {name: cpu_seconds_by_pid(p) for name, p in pids.items()}
+            started, api_cpu_started = time.perf_counter(), time.process_time()
             with ThreadPoolExecutor(max_workers=args.clients) as pool:
                 list(pool.map(lambda _: submit(http), range(args.jobs)))
             wait_all_succeeded(engine, args.jobs + args.runs + 3)
             elapsed = time.perf_counter() - started
+            api_cpu = time.process_time() - api_cpu_started
+            pids["postgres"] = postgres_pids(pg.data_dir)
+            cpu = {name: cpu_used(cpu_before[name], cpu_seconds_by_pid(p)) for name, p in pids.items()}
             engine.dispose()
     finally:
         if worker is not None:
@@ -173,6 +206,13 @@ def main() -> None:
         "throughput_turns_per_s": round(jobs_per_s * TURNS_PER_JOB, 1),
         "clients": args.clients,
         "worker_concurrency": args.worker_concurrency,
+        # Where the CPU goes per job (throughput phase), against the bare graph's own: on a 2-core
+        # machine these bound jobs/s whatever the queue does.
+        "bare_cpu_ms_per_job": round(bare_cpu * 1000, 2),
+        "worker_cpu_ms_per_job": round(cpu["worker"] * 1000 / args.jobs, 2),
+        "postgres_cpu_ms_per_job": round(cpu["postgres"] * 1000 / args.jobs, 2),
+        "api_and_clients_cpu_ms_per_job": round(api_cpu * 1000 / args.jobs, 2),
+        "cpus": os.cpu_count(),
         "targets": {"overhead_ratio_max": 2.0, "turns_per_s_min": 100},
     }
     print(f"bare LangGraph + Postgres checkpointer: {figures['bare_ms_per_turn']} ms/turn")
