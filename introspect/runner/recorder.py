@@ -21,7 +21,7 @@ from introspect.runner.context import FinishData
 from introspect.runner.deps import JobWatch
 from introspect.runner.errors import RunCancelled, RunHandedBack
 from introspect.store.engine import transaction
-from introspect.store.models import Job, Trajectory
+from introspect.store.models import Job
 from introspect.store.repositories import events, jobs, trajectories
 from introspect.store.repositories.jobs import Lease, StaleLeaseError
 from introspect.store.repositories.trajectories import RewardData, TurnData
@@ -115,26 +115,23 @@ class DbRecorder:
     def finish(self, data: FinishData) -> None:
         with transaction(self.session_factory) as session:
             jobs.fence(session, self.lease)
-            trajectory = session.get(Trajectory, self.trajectory_id, with_for_update=True)
-            if trajectory is None or trajectory.finished_at is not None:
+            if not trajectories.lock_unfinished(session, self.trajectory_id):
                 return  # finished by an earlier run of this node: rewards exist already
             turn_ids = trajectories.turn_ids_by_index(session, self.trajectory_id)
-            for index, value in data.attempt_rewards:
-                if index in turn_ids:
-                    trajectories.add_reward(
-                        session,
-                        self.trajectory_id,
-                        RewardData(kind="attempt", value=value, label=value >= 1.0, source="verifier"),
-                        turn_id=turn_ids[index],
-                    )
-            if data.outcome_reward is not None:
-                trajectories.add_reward(
-                    session,
-                    self.trajectory_id,
-                    RewardData(
-                        kind="outcome", value=data.outcome_reward, label=data.success, source="verifier"
-                    ),
+            rewards: list[tuple[RewardData, uuid.UUID | None]] = [
+                (
+                    RewardData(kind="attempt", value=value, label=value >= 1.0, source="verifier"),
+                    turn_ids[index],
                 )
+                for index, value in data.attempt_rewards
+                if index in turn_ids
+            ]
+            if data.outcome_reward is not None:
+                outcome = RewardData(
+                    kind="outcome", value=data.outcome_reward, label=data.success, source="verifier"
+                )
+                rewards.append((outcome, None))
+            trajectories.add_rewards(session, self.trajectory_id, rewards)
             trajectories.finish_trajectory(
                 session,
                 self.trajectory_id,

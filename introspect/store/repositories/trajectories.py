@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from introspect.store.dialect_insert import insert_for
@@ -152,34 +152,71 @@ def record_turn(
     turn_id = session.execute(stmt).scalar_one_or_none()
     if turn_id is None:
         return None
-    for v in data.verifications:
-        session.add(
-            Verification(
-                turn_id=turn_id,
-                trajectory_id=trajectory_id,
-                verifier=v.verifier,
-                passed=v.passed,
-                score=v.score,
-                message=v.message,
-                details=v.details,
-            )
-        )
-    for c in data.critiques:
-        session.add(
-            Critique(
-                turn_id=turn_id,
-                trajectory_id=trajectory_id,
-                critic=c.critic,
-                verdict=c.verdict,
-                issues=c.issues,
-                feedback=c.feedback,
-                model=c.model,
-            )
-        )
-    for r in data.rewards:
-        add_reward(session, trajectory_id, r, turn_id=turn_id if r.on_turn else None)
-    session.flush()
+    # Children as bulk INSERTs: a worker writes a turn per model call, and the ORM unit of work
+    # (add + flush per object) cost several times the statements themselves.
+    _insert_rows(
+        session,
+        Verification,
+        [
+            {
+                "turn_id": turn_id,
+                "trajectory_id": trajectory_id,
+                "verifier": v.verifier,
+                "passed": v.passed,
+                "score": v.score,
+                "message": v.message,
+                "details": v.details,
+            }
+            for v in data.verifications
+        ],
+    )
+    _insert_rows(
+        session,
+        Critique,
+        [
+            {
+                "turn_id": turn_id,
+                "trajectory_id": trajectory_id,
+                "critic": c.critic,
+                "verdict": c.verdict,
+                "issues": c.issues,
+                "feedback": c.feedback,
+                "model": c.model,
+            }
+            for c in data.critiques
+        ],
+    )
+    add_rewards(session, trajectory_id, [(r, turn_id if r.on_turn else None) for r in data.rewards])
     return turn_id
+
+
+def _insert_rows(
+    session: Session, model: type[Verification | Critique | Reward], rows: list[dict[str, Any]]
+) -> None:
+    if rows:
+        session.execute(insert(model), rows)
+
+
+def add_rewards(
+    session: Session, trajectory_id: uuid.UUID, rewards: Sequence[tuple[RewardData, uuid.UUID | None]]
+) -> None:
+    """Insert reward rows, each ``(data, turn_id or None for the whole trajectory)``, in one statement."""
+    _insert_rows(
+        session,
+        Reward,
+        [
+            {
+                "trajectory_id": trajectory_id,
+                "turn_id": turn_id,
+                "kind": data.kind,
+                "value": data.value,
+                "label": data.label,
+                "comment": data.comment,
+                "source": data.source,
+            }
+            for data, turn_id in rewards
+        ],
+    )
 
 
 def add_reward(
@@ -225,6 +262,14 @@ def finish_trajectory(
             finished_at=utcnow(),
         )
     )
+
+
+def lock_unfinished(session: Session, trajectory_id: uuid.UUID) -> bool:
+    """Lock the trajectory row until commit; False if it does not exist or is already finished."""
+    row = session.execute(
+        select(Trajectory.finished_at).where(Trajectory.id == trajectory_id).with_for_update()
+    ).first()
+    return row is not None and row.finished_at is None
 
 
 def get_trajectory_detail(session: Session, trajectory_id: uuid.UUID) -> Trajectory | None:
