@@ -13,25 +13,19 @@ from introspect.store.models import JobEvent
 from introspect.store.types import utcnow
 
 _EVENTS = cast(Table, JobEvent.__table__)
+_APPEND = insert(_EVENTS).returning(_EVENTS.c.id)  # built once: see append_event
 
 
 def append_event(session: Session, job_id: uuid.UUID, type: str, data: dict[str, Any]) -> JobEvent:
     """Insert an event row; the returned object is detached (events are never updated).
 
-    A Core INSERT .. RETURNING instead of ``session.add`` + flush: a worker appends several events
-    per turn, and the ORM unit of work was most of each one's cost.
+    A prebuilt Core INSERT .. RETURNING instead of ``session.add`` + flush: a worker appends several
+    events per turn, and the ORM unit of work and statement building were most of each one's cost.
     """
     session.flush()  # rows this one refers to (a job created in this transaction) go first
     created_at = utcnow()
-    event_id = (
-        session.connection()
-        .execute(
-            insert(_EVENTS)
-            .values(job_id=job_id, type=type, data=data, created_at=created_at)
-            .returning(_EVENTS.c.id)
-        )
-        .scalar_one()
-    )
+    row = {"job_id": job_id, "type": type, "data": data, "created_at": created_at}
+    event_id = session.connection().execute(_APPEND, row).scalar_one()
     return JobEvent(id=event_id, job_id=job_id, type=type, data=data, created_at=created_at)
 
 

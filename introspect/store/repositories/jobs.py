@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,13 @@ from introspect.store.models import TERMINAL_STATUSES, Job
 from introspect.store.types import utcnow
 
 _JOBS = cast(Table, Job.__table__)
+# Built once: the fence runs at the start of every write transaction of a running job, and building
+# an ORM statement (then its cache key) cost more than executing it. Core, so no session sync either.
+_FENCE = (
+    update(_JOBS)
+    .where(_JOBS.c.id == bindparam("b_job_id"), _JOBS.c.lease_version == bindparam("b_version"))
+    .values(updated_at=bindparam("b_now"))
+)
 
 
 class StaleLeaseError(RuntimeError):
@@ -176,12 +183,8 @@ def fence(session: Session, lease: Lease) -> None:
     Called at the start of every write transaction of a job: the UPDATE takes the row lock, so a
     concurrent claim (which bumps lease_version) waits until this transaction ends.
     """
-    # Core, not an ORM bulk update: this runs at the start of every write transaction of a job, and
-    # the ORM's statement compilation and session synchronisation were most of its cost.
     result = session.connection().execute(
-        update(_JOBS)
-        .where(_JOBS.c.id == lease.job_id, _JOBS.c.lease_version == lease.version)
-        .values(updated_at=utcnow())
+        _FENCE, {"b_job_id": lease.job_id, "b_version": lease.version, "b_now": utcnow()}
     )
     if _rowcount(result) != 1:
         raise StaleLeaseError(f"lease {lease.version} on job {lease.job_id} is no longer held")

@@ -12,14 +12,49 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from introspect.store.dialect_insert import insert_for
+from introspect.store.dialect_insert import insert_for_dialect
 from introspect.store.models import Critique, Reward, Trajectory, Turn, Verification
 from introspect.store.types import utcnow
+
+# The statements a running job executes on every turn are built once: building a SQLAlchemy statement
+# (and its cache key) cost more than executing it. Core tables, so the ORM session is not involved.
+_TURNS = cast(Table, Turn.__table__)
+_CHILD_INSERTS = {model: insert(cast(Table, model.__table__)) for model in (Verification, Critique, Reward)}
+_TRAJECTORIES = cast(Table, Trajectory.__table__)
+_LOCK_UNFINISHED = (
+    select(_TRAJECTORIES.c.finished_at).where(_TRAJECTORIES.c.id == bindparam("b_id")).with_for_update()
+)
+_TURN_IDS = select(_TURNS.c.index, _TURNS.c.id).where(_TURNS.c.trajectory_id == bindparam("b_id"))
+_FINISH = (
+    update(_TRAJECTORIES)
+    .where(_TRAJECTORIES.c.id == bindparam("b_id"))
+    .values(
+        {
+            name: bindparam(f"b_{name}")
+            for name in (
+                "final_answer", "stop_reason", "success", "outcome_reward", "models", "total_tokens",
+                "total_latency_ms", "finished_at",
+            )
+        }
+    )
+)  # fmt: skip
+_TURN_INSERTS: dict[str, Any] = {}
+
+
+def _turn_insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _TURN_INSERTS:
+        _TURN_INSERTS[dialect] = (
+            insert_for_dialect(dialect, _TURNS)
+            .on_conflict_do_nothing(index_elements=["trajectory_id", "index"])
+            .returning(_TURNS.c.id)
+        )
+    return _TURN_INSERTS[dialect]
 
 
 def task_hash(prompt: str, messages: Sequence[Any] | None = None) -> str:
@@ -143,17 +178,11 @@ def record_turn(
         "lease_version": lease_version,
         "created_at": utcnow(),
     }
-    stmt = (
-        insert_for(session, Turn.__table__)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["trajectory_id", "index"])
-        .returning(Turn.__table__.c.id)
-    )
-    turn_id = session.execute(stmt).scalar_one_or_none()
+    turn_id = session.connection().execute(_turn_insert(session), values).scalar_one_or_none()
     if turn_id is None:
         return None
-    # Children as bulk INSERTs: a worker writes a turn per model call, and the ORM unit of work
-    # (add + flush per object) cost several times the statements themselves.
+    # Children as one executemany each: the ORM unit of work (add + flush per object) cost several
+    # times the statements themselves.
     _insert_rows(
         session,
         Verification,
@@ -194,7 +223,7 @@ def _insert_rows(
     session: Session, model: type[Verification | Critique | Reward], rows: list[dict[str, Any]]
 ) -> None:
     if rows:
-        session.execute(insert(model), rows)
+        session.connection().execute(_CHILD_INSERTS[model], rows)
 
 
 def add_rewards(
@@ -248,27 +277,25 @@ def finish_trajectory(
     total_tokens: int,
     total_latency_ms: float,
 ) -> None:
-    session.execute(
-        update(Trajectory)
-        .where(Trajectory.id == trajectory_id)
-        .values(
-            final_answer=final_answer,
-            stop_reason=stop_reason,
-            success=success,
-            outcome_reward=outcome_reward,
-            models=models,
-            total_tokens=total_tokens,
-            total_latency_ms=total_latency_ms,
-            finished_at=utcnow(),
-        )
+    session.connection().execute(
+        _FINISH,
+        {
+            "b_id": trajectory_id,
+            "b_final_answer": final_answer,
+            "b_stop_reason": stop_reason,
+            "b_success": success,
+            "b_outcome_reward": outcome_reward,
+            "b_models": models,
+            "b_total_tokens": total_tokens,
+            "b_total_latency_ms": total_latency_ms,
+            "b_finished_at": utcnow(),
+        },
     )
 
 
 def lock_unfinished(session: Session, trajectory_id: uuid.UUID) -> bool:
     """Lock the trajectory row until commit; False if it does not exist or is already finished."""
-    row = session.execute(
-        select(Trajectory.finished_at).where(Trajectory.id == trajectory_id).with_for_update()
-    ).first()
+    row = session.connection().execute(_LOCK_UNFINISHED, {"b_id": trajectory_id}).first()
     return row is not None and row.finished_at is None
 
 
@@ -286,7 +313,7 @@ def get_trajectory_detail(session: Session, trajectory_id: uuid.UUID) -> Traject
 
 
 def turn_ids_by_index(session: Session, trajectory_id: uuid.UUID) -> dict[int, uuid.UUID]:
-    rows = session.execute(select(Turn.index, Turn.id).where(Turn.trajectory_id == trajectory_id))
+    rows = session.connection().execute(_TURN_IDS, {"b_id": trajectory_id})
     return {index: turn_id for index, turn_id in rows}
 
 
