@@ -35,8 +35,17 @@ class JobOutcome:
     interrupt: dict[str, Any] | None = None
 
 
-def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> tuple[JobSpec, uuid.UUID, Any, bool]:
-    """Parse the job and find (or create) its trajectory, in one fenced transaction."""
+@dataclass(frozen=True)
+class _Prepared:
+    spec: JobSpec
+    trajectory_id: uuid.UUID
+    resume_value: Any
+    cancel_requested: bool
+
+
+def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> _Prepared:
+    """Parse the job, find (or create) its trajectory and, unless it is to be cancelled, log it as
+    running -- in one fenced transaction (a fast job's cost is mostly its transactions)."""
     with transaction(deps.session_factory) as session:
         jobs.fence(session, lease)
         job = session.get(Job, job_id)
@@ -55,7 +64,13 @@ def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> tuple[JobSpec
                 verifier=None if spec.verifier is None else spec.verifier.to_json(),
                 meta={"config": dict(job.config or {})},
             )
-        return spec, trajectory.id, job.resume_value, job.cancel_requested
+        prepared = _Prepared(spec, trajectory.id, job.resume_value, job.cancel_requested)
+        running = None
+        if not job.cancel_requested:
+            running = event_payload(events.append_event(session, job_id, "status", {"status": "running"}))
+    if running is not None and deps.notify is not None:
+        deps.notify(job_id, running)
+    return prepared
 
 
 def _finish(
@@ -113,8 +128,9 @@ def execute_job(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> JobOutcome
     the caller hands the lease back). ``StaleLeaseError`` propagates having written nothing; any
     other error propagates for the worker to count the attempt, the checkpoint keeping the progress.
     """
-    spec, trajectory_id, resume_value, cancel_requested = _prepare(job_id, lease, deps)
-    if cancel_requested:
+    prepared = _prepare(job_id, lease, deps)
+    spec, trajectory_id = prepared.spec, prepared.trajectory_id
+    if prepared.cancel_requested:
         _finish(deps, lease, "cancelled", None, clear_resume=True)
         return JobOutcome(job_id, "cancelled", trajectory_id)
     recorder = DbRecorder(
@@ -122,10 +138,9 @@ def execute_job(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> JobOutcome
     )
     graph = GRAPHS[spec.graph].compiled(deps.checkpointer)
     config: Any = {"configurable": {"thread_id": str(job_id)}}
-    run_input = _first_input(graph.get_state(config), spec, resume_value)
+    run_input = _first_input(graph.get_state(config), spec, prepared.resume_value)
     output: Any = None
     if run_input is not None:
-        recorder.append("status", {"status": "running"})
         try:
             output = graph.invoke(
                 None if run_input is _CONTINUE else run_input,
