@@ -13,7 +13,8 @@ the loop sees. Per held-out problem:
   exactly the prefix of this run up to its first correct turn); m1@t5 = majority over the 5 answers
   with the feedback always sent (no oracle);
 - **Best-of-8**: 8 samples ranked by mean self-certainty (Kang et al. 2025): argmax, Borda vote
-  (p = 0.5) and plain majority vote.
+  (p = 0.5) and plain majority vote; as a diagnostic, also Borda with the samples ranked by mean NLL
+  (lower = better) instead, for models whose self-certainty carries no signal.
 
 Prints a table, writes two PNGs (accuracy per turn; a reliability diagram for the best metric after
 cross-fitted Platt scaling) and ends with one JSON line.
@@ -48,6 +49,8 @@ METRICS: dict[str, Callable[[dict[str, Any]], float | None]] = {
     "neg_gnll": lambda s: None if s.get("gnll") is None else -s["gnll"],
     "neg_mean_nll": lambda s: None if s.get("mean_nll") is None else -s["mean_nll"],
     "margin": lambda s: s.get("mean_margin"),
+    # the design's "minimum chosen-token log-prob": the single least likely token of the answer
+    "min_logprob": lambda s: s.get("min_logprob"),
 }
 TARGETS = {"turn1_min": 0.40, "turn1_max": 0.85, "p1_gain": 0.15, "auc": 0.70}
 
@@ -63,7 +66,8 @@ class Generator(Protocol):
 class EvalConfig:
     turns: int = 5
     samples: int = 8
-    temperature: float = 0.8  # retries (turns 2..) and Best-of-N samples; turn 1 is greedy
+    temperature: float = 1.0  # retries (turns 2..); turn 1 is greedy
+    bon_temperature: float = 0.7  # the N samples of Best-of-N
     borda_p: float = 0.5
     max_new_tokens: int = 80
     seed: int = 0
@@ -78,6 +82,7 @@ class ProblemResult:
     sample_answers: list[float | None] = field(default_factory=list)
     sample_correct: list[bool] = field(default_factory=list)
     sample_certainty: list[float] = field(default_factory=list)
+    sample_nll: list[float] = field(default_factory=list)
 
 
 def _answer(text: str) -> float | None:
@@ -104,7 +109,7 @@ def evaluate_problem(model: Generator, problem: Problem, cfg: EvalConfig, index:
             {"role": "user", "content": FEEDBACK},
         ]
     seed = cfg.seed * 1_000_003 + index * 101 + 50
-    samples = model.generate(messages[:1], cfg.max_new_tokens, cfg.temperature, cfg.samples, seed=seed)
+    samples = model.generate(messages[:1], cfg.max_new_tokens, cfg.bon_temperature, cfg.samples, seed=seed)
     for gen in samples:
         answer = _answer(gen.text)
         result.sample_answers.append(answer)
@@ -112,6 +117,8 @@ def evaluate_problem(model: Generator, problem: Problem, cfg: EvalConfig, index:
         summary = gen.stats.summary() if gen.stats is not None else {}
         certainty = summary.get("mean_self_certainty")
         result.sample_certainty.append(-math.inf if certainty is None else float(certainty))
+        nll = summary.get("mean_nll")
+        result.sample_nll.append(math.inf if nll is None else float(nll))
     return result
 
 
@@ -193,12 +200,14 @@ def aggregate(results: Sequence[ProblemResult], cfg: EvalConfig) -> dict[str, An
             vote = majority_vote(r.turn_answers[:k])  # ties go to the earliest answer
             hits.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
         m1.append(_mean(hits))
-    bon_sc, borda, major, oracle = [], [], [], []
+    bon_sc, borda, borda_nll, major, oracle = [], [], [], [], []
     for r in results:
         best = select_by_self_certainty(r.sample_certainty)
         bon_sc.append(r.sample_correct[best])
         vote = borda_vote(r.sample_answers, r.sample_certainty, p=cfg.borda_p)
         borda.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
+        vote = borda_vote(r.sample_answers, [-v for v in r.sample_nll], p=cfg.borda_p)
+        borda_nll.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
         vote = majority_vote(r.sample_answers)
         major.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
         oracle.append(any(r.sample_correct))
@@ -218,6 +227,7 @@ def aggregate(results: Sequence[ProblemResult], cfg: EvalConfig) -> dict[str, An
         "sample_accuracy": _mean([c for r in results for c in r.sample_correct]),
         "bon_self_certainty": _mean(bon_sc),
         "borda": _mean(borda),
+        "borda_nll": _mean(borda_nll),
         "majority": _mean(major),
         "pass_at_n": _mean(oracle),
         "auc": auc,
@@ -231,7 +241,7 @@ def _plot_turns(summary: dict[str, Any], cfg: EvalConfig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     x = list(range(1, cfg.turns + 1))
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(8.4, 4.2))
     ax.plot(x, [100 * v for v in summary["p1_at_t"]], "o-", label="p1@t (verifier feedback)")
     ax.plot(x, [100 * v for v in summary["m1_at_t"]], "s-", label="m1@t (majority, no oracle)")
     for key, label, style in (
@@ -239,15 +249,13 @@ def _plot_turns(summary: dict[str, Any], cfg: EvalConfig, path: Path) -> None:
         ("bon_self_certainty", f"Best-of-{cfg.samples} by self-certainty", ":"),
         ("majority", f"majority@{cfg.samples}", "-."),
     ):
-        ax.axhline(100 * summary[key], linestyle=style, color="grey", linewidth=1)
-        ax.text(cfg.turns + 0.05, 100 * summary[key], label, fontsize=7, va="center")
+        ax.axhline(100 * summary[key], linestyle=style, color="grey", linewidth=1, label=label)
     ax.set_xticks(x)
     ax.set_xlabel("turn")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"Demo model, {summary['n']} held-out problems")
-    ax.set_xlim(0.8, cfg.turns + 2.2)
+    ax.set_title(f"Demo model, {summary['n']} held-out problems (turn 1 greedy)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -299,9 +307,10 @@ def _table(summary: dict[str, Any], cfg: EvalConfig) -> str:
     for k, (p, m) in enumerate(zip(summary["p1_at_t"], summary["m1_at_t"], strict=True), start=1):
         row(f"p1@t{k} (verifier feedback)", p)
         row(f"m1@t{k} (majority, no oracle)", m)
-    row(f"mean accuracy of a sample (T={cfg.temperature})", summary["sample_accuracy"])
+    row(f"mean accuracy of a sample (T={cfg.bon_temperature})", summary["sample_accuracy"])
     row(f"Best-of-{cfg.samples} by self-certainty", summary["bon_self_certainty"])
     row(f"Borda@{cfg.samples} (p={cfg.borda_p})", summary["borda"])
+    row(f"Borda@{cfg.samples} ranked by mean NLL", summary["borda_nll"])
     row(f"majority@{cfg.samples}", summary["majority"])
     row(f"pass@{cfg.samples} (oracle)", summary["pass_at_n"])
     for name, value in summary["auc"].items():
@@ -327,7 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=500, help="held-out problems")
     parser.add_argument("--problem-seed", type=int, default=EVAL_SEED)
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
-    parser.add_argument("--temperature", type=float, default=EvalConfig.temperature)
+    parser.add_argument("--temperature", type=float, default=EvalConfig.temperature, help="retries")
+    parser.add_argument("--bon-temperature", type=float, default=EvalConfig.bon_temperature)
     parser.add_argument("--samples", type=int, default=EvalConfig.samples)
     parser.add_argument("--turns", type=int, default=EvalConfig.turns)
     parser.add_argument("--threads", type=int, default=2)
@@ -341,7 +351,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     started = time.monotonic()
-    cfg = EvalConfig(turns=args.turns, samples=args.samples, temperature=args.temperature, seed=args.seed)
+    cfg = EvalConfig(
+        turns=args.turns,
+        samples=args.samples,
+        temperature=args.temperature,
+        bon_temperature=args.bon_temperature,
+        seed=args.seed,
+    )
     path = args.model or model_path()
     model = LocalModel.from_pretrained(path, device="cpu", dtype="float32")
     problems = make_problems(args.n, seed=args.problem_seed, split="eval")
@@ -375,13 +391,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "p1_at_t": [round(v, 4) for v in summary["p1_at_t"]],
         "bon8_self_certainty": round(summary["bon_self_certainty"], 4),
         "borda8_p0.5": round(summary["borda"], 4),
+        "borda8_p0.5_by_nll": round(summary["borda_nll"], 4),
         "majority8": round(summary["majority"], 4),
         "sample_accuracy": round(summary["sample_accuracy"], 4),
         "auc": {k: None if v is None else round(v, 4) for k, v in summary["auc"].items()},
         "best_metric": best,
         "best_auc": None if best is None else round(summary["auc"][best], 4),
         "ece_best_platt": None if ece is None else round(ece, 4),
-        "temperature": cfg.temperature,
+        "retry_temperature": cfg.temperature,
+        "bon_temperature": cfg.bon_temperature,
         "targets_met": targets(summary),
         "seconds": round(time.monotonic() - started, 1),
     }

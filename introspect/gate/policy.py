@@ -5,16 +5,19 @@ so they live here as a validated model that a job may override key by key (``con
 that :mod:`introspect.gate.calibrate` can re-derive from stored, verified trajectories.
 
 How the defaults were chosen (``python -m introspect.gate.evaluate_demo -n 200``: greedy first
-attempts of the bundled demo model on 200 held-out problems, graded by the numeric verifier; 74.5%
-right at turn 1, 76.5% within five RISE turns):
+attempts of the bundled demo model on 200 held-out problems, graded by the numeric verifier; 74.0%
+right at turn 1, 81.5% within five RISE turns):
 
-* ``min_self_certainty = 13.38``: the smallest threshold at which the answers *at or above* it are
-  right at least 90% of the time (92 answers, 90.2% right), so "confident, no verifier -> stop" is
-  wrong about one time in ten on this distribution instead of one in four. Right and wrong answers
-  have close medians (13.45 vs 13.12 nats): self-certainty separates them, but not by much, which
-  is exactly why a verifier outranks it whenever the task has one.
-* ``max_mean_nll = 0.018``: the 90th percentile of the right answers' mean NLL (0.0173, rounded up),
-  a second, independent certainty signal that rejects almost no right answer.
+* ``max_mean_nll = 0.037``: the 90th percentile of the right answers' mean NLL (0.0365, rounded up).
+  Mean NLL is this model's best certainty signal (ROC-AUC 0.86 on 500 held-out answers,
+  ``bench/eval_demo.py``; medians 0.014 right vs 0.039 wrong): the answers at or below the cut are
+  right 84.8% of the time (134 of 158) instead of 74%.
+* ``min_self_certainty = 10.8``: the calibration's rule (the smallest threshold whose answers at or
+  above it are right >= 90% of the time) finds no such threshold on this model -- its mean
+  self-certainty does not separate right from wrong (medians 11.76 vs 11.78 nats, ROC-AUC 0.47; even
+  the 10 most self-certain answers are right only 60% of the time). So the default sits just below
+  every observed value (min 10.86) and leaves the "sure" call to mean NLL instead of letting a
+  meaningless cut reject right answers. A verifier outranks both whenever the task has one.
 * Self-certainty's scale depends on the model (its vocabulary size and sharpness), so these two
   values are the demo model's: recalibrate for any other model with
   :func:`introspect.gate.calibrate.calibrate` over stored, verified trajectories, and pass the result
@@ -33,8 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 RegimeName = Literal["confident", "branch", "unsure", "scattered"]
 
 # Calibrated on the demo model (module docstring); change them only together with that evidence.
-DEFAULT_MIN_SELF_CERTAINTY = 13.38
-DEFAULT_MAX_MEAN_NLL = 0.018
+DEFAULT_MIN_SELF_CERTAINTY = 10.8
+DEFAULT_MAX_MEAN_NLL = 0.037
 
 
 class GatePolicy(BaseModel):

@@ -67,13 +67,14 @@ def test_evaluate_and_aggregate(bench: ModuleType) -> None:
     model = ScriptedModel()
     cfg = bench.EvalConfig()
     results = [bench.evaluate_problem(model, p, cfg, i) for i, p in enumerate(make_problems(6))]
-    assert model.calls[:6] == [(0, 0.0, 1), (1, 0.8, 1), (2, 0.8, 1), (3, 0.8, 1), (4, 0.8, 1), (0, 0.8, 8)]
+    assert model.calls[:6] == [(0, 0.0, 1), (1, 1.0, 1), (2, 1.0, 1), (3, 1.0, 1), (4, 1.0, 1), (0, 0.7, 8)]
     summary = bench.aggregate(results, cfg)
     assert summary["turn1_greedy"] == 0.5
     assert summary["p1_at_t"] == [0.5, 0.5, 1.0, 1.0, 1.0]
     # no oracle: 5 distinct answers, the tie goes to the earliest (turn 1)
     assert summary["m1_at_t"][-1] == 0.5
     assert summary["borda"] == summary["majority"] == summary["bon_self_certainty"] == 1.0
+    assert summary["borda_nll"] == 1.0
     assert summary["sample_accuracy"] == 5 / 8
     assert summary["auc"]["self_certainty"] == 1.0
     assert summary["auc"]["neg_mean_nll"] == 0.5  # constant score: no information

@@ -93,7 +93,8 @@ def test_training_script_writes_a_loadable_model(retrained: Path) -> None:
         assert (retrained / name).is_file(), name
     report = json.loads((retrained / "training_report.json").read_text())
     assert report["config"]["steps"] == 4 and report["steps_done"] == 4
-    assert [h["step"] for h in report["history"]] == [2, 2, 3, 4]  # rollouts (steps 2, 3), monitors (2, 4)
+    # rollouts at steps 1-4 (35%..90% of 4 steps), monitors at 2 and 4
+    assert [h["step"] for h in report["history"]] == [1, 2, 2, 3, 4, 4]
     assert "rollout_turn1_accuracy" in report["history"][0] and "monitor_accuracy" in report["history"][-1]
     tokenizer = AutoTokenizer.from_pretrained(retrained, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(retrained, local_files_only=True)

@@ -9,6 +9,10 @@ The reply works column by column from the right, like written arithmetic ("38 + 
 hundred facts for every problem size -- which a 4-layer model learns within the CPU budget; stating
 the result left to right in one go needs each carry before its digits are read, and learnt ~10x more
 slowly in our runs. A slip in one step is a natural near-miss, what RISE retries learn to repair.
+(We also tried answering turn 1 at a glance, "38 + 47 = 85.", and working column by column only after
+the feedback, so that a retry would be a better computation rather than another sample of the same
+one. Within the CPU budget neither form was learnt: after 1600 steps the glance was right 3.6% of the
+time and the worked retry fixed 7% of them; the worked form alone reaches ~90% in that budget.)
 
 The held-out split is fixed by a hash of the operands (not of the phrasing), so no eval problem is ever
 seen in training under any wording, whatever seed either side uses.
@@ -50,6 +54,8 @@ EVAL_SEED = 20240501
 EVAL_PERCENT = 10  # share of operand triples held out for evaluation
 
 _SYMBOL: dict[Op, str] = {"add": "+", "sub": "-", "mul": "*"}
+_OP_WEIGHTS = (1, 2, 2)  # add, sub, mul: borrows and carries of a product are where slips happen
+_WIDTHS = (1, 2, 4)  # relative frequency of 1-, 2- and 3-digit operands
 
 _NAMES: tuple[tuple[str, str], ...] = (
     ("Ana", "She"),
@@ -194,15 +200,15 @@ def _digits(rng: random.Random, weights: tuple[int, int, int]) -> int:
 
 
 def _operands(rng: random.Random, op: Op) -> tuple[int, int]:
-    # Difficulty knobs: mostly 2-3 digit addition/subtraction and multi-digit x 1-digit
-    # multiplication, so a tiny model lands between "hopeless" and "solved" at turn 1.
+    # Difficulty knobs (with _OP_WEIGHTS): mostly 3-digit operands, multiplication by a digit the
+    # most frequent, so that the trained model stays imperfect at turn 1 -- room for the loop.
     if op == "add":
-        return _number(rng, _digits(rng, (1, 3, 4))), _number(rng, _digits(rng, (1, 3, 4)))
+        return _number(rng, _digits(rng, _WIDTHS)), _number(rng, _digits(rng, _WIDTHS))
     if op == "sub":
-        a = _number(rng, _digits(rng, (0, 2, 3)), low=1)
-        b = rng.randint(0, a) if rng.random() < 0.5 else _number(rng, _digits(rng, (1, 2, 1)))
+        a = _number(rng, _digits(rng, _WIDTHS), low=1)
+        b = rng.randint(0, a) if rng.random() < 0.5 else _number(rng, _digits(rng, _WIDTHS))
         return (a, b) if a >= b else (b, a)
-    return _number(rng, _digits(rng, (1, 3, 2)), low=2), rng.randint(2, 9)
+    return _number(rng, _digits(rng, _WIDTHS), low=2), rng.randint(2, 9)
 
 
 def _question(rng: random.Random, op: Op, a: int, b: int) -> str:
@@ -214,7 +220,7 @@ def _question(rng: random.Random, op: Op, a: int, b: int) -> str:
 def iter_problems(rng: random.Random, split: Split = "train") -> Iterator[Problem]:
     """An endless stream of problems of one split, drawn from ``rng`` (the training data source)."""
     while True:
-        op: Op = rng.choice(OPS)
+        op: Op = rng.choices(OPS, weights=_OP_WEIGHTS)[0]
         a, b = _operands(rng, op)
         if split_of(op, a, b) != split:
             continue

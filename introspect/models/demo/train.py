@@ -41,15 +41,15 @@ class TrainConfig:
     """Every knob that changes the result; stored verbatim in training_report.json."""
 
     seed: int = 0
-    steps: int = 2000
+    steps: int = 1300
     batch_size: int = 32
     lr: float = 3e-3
     min_lr_ratio: float = 0.1
     warmup_steps: int = 150
     weight_decay: float = 0.01
     p_retry: float = 0.3  # synthetic near-miss retry episodes
-    p_onpolicy: float = 0.35  # episodes built on the policy's own refuted attempts, once rolled out
-    rollout_at: tuple[float, ...] = (0.4, 0.55, 0.7, 0.85)  # fractions of training: when to roll out
+    p_onpolicy: float = 0.45  # episodes built on the policy's own refuted attempts, once rolled out
+    rollout_at: tuple[float, ...] = (0.35, 0.5, 0.6, 0.7, 0.8, 0.9)  # when to roll out (share of steps)
     rollout_problems: int = 2000
     rollout_turns: int = 3
     rollout_temperature: float = 1.0
