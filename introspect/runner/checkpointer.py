@@ -6,6 +6,7 @@ so this only connects. Jobs use ``thread_id = str(job_id)``.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,22 +25,12 @@ def _postgres_conninfo(database_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class _NoLock:
-    """A stand-in for PostgresSaver's process-wide lock when it draws connections from a pool."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _unlocked(saver: PostgresSaver) -> PostgresSaver:
     # PostgresSaver holds one threading.Lock around every query, even when it is given a pool: with
     # eight jobs in one worker their checkpoint reads and writes then queue behind each other, a
     # database round trip at a time (py-spy showed it as the worker's top wait). With a pool each
     # call checks out its own connection, which is all the lock protects, so it can go.
-    saver.lock = _NoLock()  # type: ignore[assignment]
+    saver.lock = contextlib.nullcontext()  # type: ignore[assignment]
     return saver
 
 

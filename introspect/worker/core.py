@@ -56,7 +56,7 @@ class WorkerCore:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self._concurrency = concurrency
         self.leases = LeaseKeeper(factory, lease_seconds, heartbeat_seconds)
-        self.watch = JobWatch(factory, self.leases, cancel_poll_seconds)
+        self.watch = JobWatch(factory, self.leases)
         self._in_flight: dict[uuid.UUID, Future[None]] = {}
         self._lock = threading.Lock()
         self.stopping = threading.Event()
@@ -65,12 +65,14 @@ class WorkerCore:
                 target=self._loop, args=(poll_seconds, self.poll_queued), name="poll", daemon=True
             ),
             threading.Thread(target=self._loop, args=(sweep_seconds, self.sweep), name="sweep", daemon=True),
+            threading.Thread(
+                target=self._loop, args=(cancel_poll_seconds, self.watch.poll), name="job-watch", daemon=True
+            ),
         ]
 
     # lifecycle -----------------------------------------------------------------------------------
     def start(self) -> None:
         self.leases.start()
-        self.watch.start()
         for thread in self._threads:
             thread.start()
 
@@ -83,7 +85,6 @@ class WorkerCore:
             with contextlib.suppress(Exception):  # already logged by the job thread
                 future.result(timeout=timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self.watch.stop()
         self.leases.stop()
 
     # work intake ---------------------------------------------------------------------------------

@@ -11,8 +11,6 @@ database, exactly as it does without a watch.
 
 from __future__ import annotations
 
-import logging
-import threading
 import uuid
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,25 +20,14 @@ from introspect.store.repositories import jobs
 from introspect.store.repositories.jobs import Lease
 from introspect.worker.leases import LeaseKeeper
 
-log = logging.getLogger(__name__)
-
 
 class JobWatch:
-    def __init__(self, factory: sessionmaker[Session], leases: LeaseKeeper, interval_seconds: float) -> None:
+    """Polled by the WorkerCore every ``cancel_poll_seconds`` (its loop logs and retries failures)."""
+
+    def __init__(self, factory: sessionmaker[Session], leases: LeaseKeeper) -> None:
         self._factory = factory
         self._leases = leases
-        self._interval = interval_seconds
         self._cancelled: frozenset[uuid.UUID] = frozenset()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="job-watch", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self._interval + 5)
 
     def lease_certain(self, lease: Lease) -> bool:
         held = self._leases.lease_for(lease.job_id)
@@ -56,10 +43,3 @@ class JobWatch:
             return
         with transaction(self._factory) as session:
             self._cancelled = frozenset(jobs.cancel_requested_among(session, held))
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.poll()
-            except Exception:  # the database may be restarting; boundaries then fall back to it
-                log.warning("cancel poll failed; retrying in %.2fs", self._interval, exc_info=True)

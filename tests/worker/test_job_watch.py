@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
 from introspect.store.repositories import jobs
+from introspect.worker.core import WorkerCore
 from introspect.worker.job_watch import JobWatch
 from introspect.worker.leases import LeaseKeeper
 
@@ -24,7 +25,7 @@ def _claimed(factory: sessionmaker[Session], lease_seconds: float = 60) -> jobs.
 
 def test_poll_sees_cancels_of_held_jobs_only(session_factory: sessionmaker[Session]) -> None:
     keeper = LeaseKeeper(session_factory, lease_seconds=60, interval_seconds=5)
-    watch = JobWatch(session_factory, keeper, interval_seconds=0.05)
+    watch = JobWatch(session_factory, keeper)
     held, other = _claimed(session_factory), _claimed(session_factory)
     keeper.hold(held)
     watch.poll()
@@ -40,26 +41,36 @@ def test_poll_sees_cancels_of_held_jobs_only(session_factory: sessionmaker[Sessi
     assert not watch.cancel_requested(held.job_id)
 
 
-def test_the_watch_thread_picks_up_a_cancel(session_factory: sessionmaker[Session]) -> None:
-    keeper = LeaseKeeper(session_factory, lease_seconds=60, interval_seconds=5)
-    watch = JobWatch(session_factory, keeper, interval_seconds=0.02)
+def test_the_worker_polls_the_watch_and_picks_up_a_cancel(session_factory: sessionmaker[Session]) -> None:
+    core = WorkerCore(
+        session_factory,
+        lambda job_id, lease: None,
+        owner="watch-test",
+        concurrency=1,
+        lease_seconds=60,
+        heartbeat_seconds=5,
+        poll_seconds=3600,
+        sweep_seconds=3600,
+        max_attempts=3,
+        cancel_poll_seconds=0.02,
+    )
     lease = _claimed(session_factory)
-    keeper.hold(lease)
-    watch.start()
+    core.leases.hold(lease)
+    core.start()
     try:
         with transaction(session_factory) as session:
             jobs.request_cancel(session, lease.job_id)
         deadline = time.monotonic() + 5
-        while not watch.cancel_requested(lease.job_id) and time.monotonic() < deadline:
+        while not core.watch.cancel_requested(lease.job_id) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert watch.cancel_requested(lease.job_id)
+        assert core.watch.cancel_requested(lease.job_id)
     finally:
-        watch.stop()
+        core.shutdown()
 
 
 def test_lease_is_certain_only_while_recently_renewed(session_factory: sessionmaker[Session]) -> None:
     keeper = LeaseKeeper(session_factory, lease_seconds=60, interval_seconds=5)
-    watch = JobWatch(session_factory, keeper, interval_seconds=1)
+    watch = JobWatch(session_factory, keeper)
     lease = _claimed(session_factory)
     assert not watch.lease_certain(lease)  # not held here at all
     keeper.hold(lease)
