@@ -14,7 +14,10 @@ the loop sees. Per held-out problem:
   with the feedback always sent (no oracle);
 - **Best-of-8**: 8 samples ranked by mean self-certainty (Kang et al. 2025): argmax, Borda vote
   (p = 0.5) and plain majority vote; as a diagnostic, also Borda with the samples ranked by mean NLL
-  (lower = better) instead, for models whose self-certainty carries no signal.
+  (lower = better) instead, for models whose self-certainty carries no signal. The samples are drawn
+  at ``--bon-temperature`` and, as a sweep, at each of ``--bon-sweep``: per temperature the accuracy
+  of one sample, each vote, pass@8 and how often the majority answer is the greedy answer (when it
+  almost always is, the errors are systematic and no vote over samples can beat greedy decoding).
 
 Prints a table, writes two PNGs (accuracy per turn; a reliability diagram for the best metric after
 cross-fitted Platt scaling) and ends with one JSON line.
@@ -67,10 +70,23 @@ class EvalConfig:
     turns: int = 5
     samples: int = 8
     temperature: float = 1.0  # retries (turns 2..); turn 1 is greedy
-    bon_temperature: float = 0.7  # the N samples of Best-of-N
+    # The N samples of Best-of-N. On the demo model a sample is right less often than the greedy
+    # answer at every temperature (0.2 .. 1.0, see the sweep); 0.3 loses least.
+    bon_temperature: float = 0.3
+    bon_sweep: tuple[float, ...] = ()  # further sampling temperatures, reported side by side
     borda_p: float = 0.5
     max_new_tokens: int = 80
     seed: int = 0
+
+
+@dataclass
+class Samples:
+    """The N Best-of-N samples of one problem at one temperature."""
+
+    answers: list[float | None] = field(default_factory=list)
+    correct: list[bool] = field(default_factory=list)
+    certainty: list[float] = field(default_factory=list)
+    nll: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -79,10 +95,7 @@ class ProblemResult:
     turn_answers: list[float | None] = field(default_factory=list)
     turn_correct: list[bool] = field(default_factory=list)
     greedy_summary: dict[str, Any] = field(default_factory=dict)
-    sample_answers: list[float | None] = field(default_factory=list)
-    sample_correct: list[bool] = field(default_factory=list)
-    sample_certainty: list[float] = field(default_factory=list)
-    sample_nll: list[float] = field(default_factory=list)
+    samples: dict[float, Samples] = field(default_factory=dict)  # by sampling temperature
 
 
 def _answer(text: str) -> float | None:
@@ -109,17 +122,28 @@ def evaluate_problem(model: Generator, problem: Problem, cfg: EvalConfig, index:
             {"role": "user", "content": FEEDBACK},
         ]
     seed = cfg.seed * 1_000_003 + index * 101 + 50
-    samples = model.generate(messages[:1], cfg.max_new_tokens, cfg.bon_temperature, cfg.samples, seed=seed)
-    for gen in samples:
+    for temperature in dict.fromkeys((cfg.bon_temperature, *cfg.bon_sweep)):
+        result.samples[temperature] = sample_best_of_n(
+            model, messages[:1], cfg, temperature, problem.answer, seed
+        )
+    return result
+
+
+def sample_best_of_n(
+    model: Generator, messages: list[dict[str, str]], cfg: EvalConfig, temperature: float,
+    reference: int, seed: int,
+) -> Samples:  # fmt: skip
+    samples = Samples()
+    for gen in model.generate(messages, cfg.max_new_tokens, temperature, cfg.samples, seed=seed):
         answer = _answer(gen.text)
-        result.sample_answers.append(answer)
-        result.sample_correct.append(numbers_match(answer, problem.answer))
+        samples.answers.append(answer)
+        samples.correct.append(numbers_match(answer, reference))
         summary = gen.stats.summary() if gen.stats is not None else {}
         certainty = summary.get("mean_self_certainty")
-        result.sample_certainty.append(-math.inf if certainty is None else float(certainty))
+        samples.certainty.append(-math.inf if certainty is None else float(certainty))
         nll = summary.get("mean_nll")
-        result.sample_nll.append(math.inf if nll is None else float(nll))
-    return result
+        samples.nll.append(math.inf if nll is None else float(nll))
+    return samples
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
@@ -200,17 +224,6 @@ def aggregate(results: Sequence[ProblemResult], cfg: EvalConfig) -> dict[str, An
             vote = majority_vote(r.turn_answers[:k])  # ties go to the earliest answer
             hits.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
         m1.append(_mean(hits))
-    bon_sc, borda, borda_nll, major, oracle = [], [], [], [], []
-    for r in results:
-        best = select_by_self_certainty(r.sample_certainty)
-        bon_sc.append(r.sample_correct[best])
-        vote = borda_vote(r.sample_answers, r.sample_certainty, p=cfg.borda_p)
-        borda.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
-        vote = borda_vote(r.sample_answers, [-v for v in r.sample_nll], p=cfg.borda_p)
-        borda_nll.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
-        vote = majority_vote(r.sample_answers)
-        major.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
-        oracle.append(any(r.sample_correct))
     labels = [r.turn_correct[0] for r in results]
     auc: dict[str, float | None] = {}
     for name, read in METRICS.items():
@@ -219,18 +232,46 @@ def aggregate(results: Sequence[ProblemResult], cfg: EvalConfig) -> dict[str, An
             auc[name] = None
             continue
         auc[name] = roc_auc([float(v) for v in values if v is not None], labels)
+    sweep = [
+        {"temperature": t, **best_of_n_summary(results, t, cfg)}
+        for t in dict.fromkeys((cfg.bon_temperature, *cfg.bon_sweep))
+    ]
     return {
         "n": len(results),
         "turn1_greedy": p1[0],
         "p1_at_t": p1,
         "m1_at_t": m1,
-        "sample_accuracy": _mean([c for r in results for c in r.sample_correct]),
+        **{k: v for k, v in sweep[0].items() if k != "temperature"},
+        "bon_sweep": sweep,
+        "auc": auc,
+    }
+
+
+def best_of_n_summary(
+    results: Sequence[ProblemResult], temperature: float, cfg: EvalConfig
+) -> dict[str, float]:
+    """Accuracy of one sample, of each selection over the N samples, pass@N, and the share of
+    problems whose majority answer is the greedy turn-1 answer."""
+    bon_sc, borda, borda_nll, major, oracle, agree = [], [], [], [], [], []
+    for r in results:
+        s = r.samples[temperature]
+        bon_sc.append(s.correct[select_by_self_certainty(s.certainty)])
+        vote = borda_vote(s.answers, s.certainty, p=cfg.borda_p)
+        borda.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
+        vote = borda_vote(s.answers, [-v for v in s.nll], p=cfg.borda_p)
+        borda_nll.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
+        vote = majority_vote(s.answers)
+        major.append(numbers_match(vote.answer, r.reference))  # type: ignore[arg-type]
+        agree.append(vote.answer == r.turn_answers[0])
+        oracle.append(any(s.correct))
+    return {
+        "sample_accuracy": _mean([c for r in results for c in r.samples[temperature].correct]),
         "bon_self_certainty": _mean(bon_sc),
         "borda": _mean(borda),
         "borda_nll": _mean(borda_nll),
         "majority": _mean(major),
         "pass_at_n": _mean(oracle),
-        "auc": auc,
+        "majority_is_greedy": _mean(agree),
     }
 
 
@@ -315,6 +356,17 @@ def _table(summary: dict[str, Any], cfg: EvalConfig) -> str:
     row(f"pass@{cfg.samples} (oracle)", summary["pass_at_n"])
     for name, value in summary["auc"].items():
         row(f"ROC-AUC {name}", value, pct=False)
+    if len(summary["bon_sweep"]) > 1:
+        head = ("T", "sample", "Borda SC", "Borda NLL", "majority", f"pass@{cfg.samples}", "maj=greedy")
+        lines += [
+            "",
+            f"Best-of-{cfg.samples} by sampling temperature (greedy {100 * summary['turn1_greedy']:.1f}%)",
+        ]
+        lines.append("".join(f"{h:>11}" for h in head))
+        keys = ("sample_accuracy", "borda", "borda_nll", "majority", "pass_at_n", "majority_is_greedy")
+        for entry in summary["bon_sweep"]:
+            cells = [f"{entry['temperature']:>11.2f}", *(f"{100 * entry[k]:>10.1f}%" for k in keys)]
+            lines.append("".join(cells))
     return "\n".join(lines)
 
 
@@ -338,6 +390,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     parser.add_argument("--temperature", type=float, default=EvalConfig.temperature, help="retries")
     parser.add_argument("--bon-temperature", type=float, default=EvalConfig.bon_temperature)
+    parser.add_argument(
+        "--bon-sweep", type=str, default="0.2,0.5,0.7,1.0",
+        help="comma-separated further Best-of-N temperatures, reported side by side ('' for none)",
+    )  # fmt: skip
     parser.add_argument("--samples", type=int, default=EvalConfig.samples)
     parser.add_argument("--turns", type=int, default=EvalConfig.turns)
     parser.add_argument("--threads", type=int, default=2)
@@ -356,6 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         samples=args.samples,
         temperature=args.temperature,
         bon_temperature=args.bon_temperature,
+        bon_sweep=tuple(float(t) for t in args.bon_sweep.split(",") if t.strip()),
         seed=args.seed,
     )
     path = args.model or model_path()
@@ -400,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ece_best_platt": None if ece is None else round(ece, 4),
         "retry_temperature": cfg.temperature,
         "bon_temperature": cfg.bon_temperature,
+        "bon_sweep": [{k: round(v, 4) for k, v in entry.items()} for entry in summary["bon_sweep"]],
         "targets_met": targets(summary),
         "seconds": round(time.monotonic() - started, 1),
     }

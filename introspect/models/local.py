@@ -103,13 +103,16 @@ class LocalModel:
         *,
         top_p: float = 1.0,
         top_k: int = 0,
+        min_p: float = 0.0,
         seed: int | None = None,
         stop: Sequence[str] | None = None,
         **_: Any,
     ) -> list[Generation]:
         """``n`` candidates sampled in one batched call; ``temperature == 0`` is greedy (computed
-        once, returned ``n`` times). Statistics describe the raw distribution, before temperature,
-        top-k and top-p. Stop sequences are not supported (the model stops at its end-of-turn token)."""
+        once, returned ``n`` times). ``min_p`` (Nguyen et al. 2024) drops tokens less likely than
+        ``min_p`` times the top token's probability before sampling. Statistics describe the raw
+        distribution, before temperature, top-k, top-p and min-p. Stop sequences are not supported
+        (the model stops at its end-of-turn token)."""
         import torch
         from transformers import GenerationConfig, LogitsProcessorList
 
@@ -126,7 +129,11 @@ class LocalModel:
             num_return_sequences=n if sample else 1,
             eos_token_id=self.eos_token_ids,
             pad_token_id=self.pad_token_id,
-            **({"temperature": temperature, "top_p": top_p, "top_k": top_k} if sample else {}),
+            **(
+                {"temperature": temperature, "top_p": top_p, "top_k": top_k, "min_p": min_p or None}
+                if sample
+                else {}
+            ),
         )
         with self._lock:
             prompt = self.encode_prompt(messages)

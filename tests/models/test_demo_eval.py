@@ -67,7 +67,7 @@ def test_evaluate_and_aggregate(bench: ModuleType) -> None:
     model = ScriptedModel()
     cfg = bench.EvalConfig()
     results = [bench.evaluate_problem(model, p, cfg, i) for i, p in enumerate(make_problems(6))]
-    assert model.calls[:6] == [(0, 0.0, 1), (1, 1.0, 1), (2, 1.0, 1), (3, 1.0, 1), (4, 1.0, 1), (0, 0.7, 8)]
+    assert model.calls[:6] == [(0, 0.0, 1), (1, 1.0, 1), (2, 1.0, 1), (3, 1.0, 1), (4, 1.0, 1), (0, 0.3, 8)]
     summary = bench.aggregate(results, cfg)
     assert summary["turn1_greedy"] == 0.5
     assert summary["p1_at_t"] == [0.5, 0.5, 1.0, 1.0, 1.0]
@@ -81,7 +81,23 @@ def test_evaluate_and_aggregate(bench: ModuleType) -> None:
     assert bench.targets(summary) == {
         "turn1_in_band": True, "p1_gain": True, "auc": True, "borda_ge_greedy": True,
     }  # fmt: skip
+    assert summary["majority_is_greedy"] == 0.5  # greedy is right (= the majority) on even problems
+    assert summary["bon_sweep"] == [
+        {"temperature": 0.3, **{k: summary[k] for k in summary["bon_sweep"][0] if k != "temperature"}}
+    ]
     assert "p1@t5" in bench._table(summary, cfg)
+
+
+def test_best_of_n_sweep_samples_each_temperature_once(bench: ModuleType) -> None:
+    model = ScriptedModel()
+    cfg = bench.EvalConfig(bon_sweep=(1.0, 0.3))  # 0.3 is the main temperature: sampled once
+    results = [bench.evaluate_problem(model, p, cfg, i) for i, p in enumerate(make_problems(6))]
+    assert [c for c in model.calls if c[2] > 1][:2] == [(0, 0.3, 8), (0, 1.0, 8)]
+    assert len([c for c in model.calls if c[2] > 1]) == 12
+    summary = bench.aggregate(results, cfg)
+    assert [e["temperature"] for e in summary["bon_sweep"]] == [0.3, 1.0]
+    assert summary["bon_sweep"][1]["borda"] == 1.0 and summary["bon_sweep"][1]["pass_at_n"] == 1.0
+    assert "maj=greedy" in bench._table(summary, cfg)
 
 
 def test_roc_auc(bench: ModuleType) -> None:

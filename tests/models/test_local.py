@@ -51,6 +51,18 @@ def test_sampling_is_batched_and_seeded(local_model: LocalModel) -> None:
     assert torch.equal(state, torch.random.get_rng_state())  # the global RNG is left alone
 
 
+def test_min_p_truncates_sampling_but_not_the_stats(local_model: LocalModel) -> None:
+    """min_p = 1 keeps only the most likely token: sampling becomes greedy decoding, while the
+    statistics still describe the raw distribution (a greedy run's stats, to float tolerance)."""
+    [greedy] = local_model.generate(MESSAGES, max_new_tokens=10)
+    sampled = local_model.generate(MESSAGES, max_new_tokens=10, temperature=1.5, n=3, min_p=1.0, seed=4)
+    for gen in sampled:
+        assert gen.stats is not None and greedy.stats is not None
+        _assert_same(gen.stats, greedy.stats)
+    loose = local_model.generate(MESSAGES, max_new_tokens=10, temperature=1.5, n=3, seed=4)
+    assert any(g.token_ids != greedy.token_ids for g in loose)
+
+
 def test_score_equals_generate_time_stats(local_model: LocalModel) -> None:
     gens = local_model.generate(MESSAGES, max_new_tokens=12, temperature=0.8, n=3, seed=2)
     scored = local_model.score_many(MESSAGES, [g.token_ids or [] for g in gens])
