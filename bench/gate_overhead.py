@@ -4,8 +4,9 @@ Same random-init Llama, same prompt, same number of new tokens, greedy decoding,
 process (runs interleaved so drift in a shared machine hits both sides alike):
 
 * time: ``generate`` with the collector / plain ``generate``, the median over ``--repeats`` of each
-  repeat's ratio (both sides run back to back in every repeat): wall clock on a GPU; on a CPU this process's CPU time (wall-clock ratios are reported too, but on a
-  shared CPU they mostly measure the other tenants);
+  repeat's ratio (both sides run back to back in every repeat): wall clock on a GPU; on a CPU this
+  process's CPU time (wall-clock ratios are reported too, but on a shared CPU they mostly measure
+  the other tenants);
 * memory held when generation ends: the collector's tensors (its per-token numbers plus the one
   ``[B, V]`` row of the last step, released by ``finalize``) vs ``output_logits=True``'s ``T x [B, V]``.
 

@@ -27,8 +27,9 @@ from introspect.worker.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
-# Runs a claimed job to a settled state (or returns early when asked to stop).
-JobExecutor = Callable[[uuid.UUID, Lease], object]
+# Runs a claimed job; returns True when it settled the job (finished it, or parked it waiting for a
+# person) and False when it returned early -- asked to stop -- with the job still leased to us.
+JobExecutor = Callable[[uuid.UUID, Lease], bool]
 
 
 class WorkerCore:
@@ -149,7 +150,7 @@ class WorkerCore:
             return
         self.leases.hold(lease, claimed_at)
         try:
-            self._execute(job_id, lease)
+            settled = self._execute(job_id, lease)
         except StaleLeaseError:
             log.warning("job %s: lease %s taken over; this run's writes were refused", job_id, lease.version)
             return
@@ -158,9 +159,10 @@ class WorkerCore:
             return
         finally:
             self.leases.drop(lease)
-        self._hand_back_if_unsettled(lease)
+        if not settled:  # a settled job's row is final already: no transaction to hand it back
+            self._hand_back(lease)
 
-    def _hand_back_if_unsettled(self, lease: Lease) -> None:
+    def _hand_back(self, lease: Lease) -> None:
         """The executor returned with the job still running under our lease: we were asked to stop."""
         with transaction(self._factory) as session:
             if jobs.release_lease(session, lease, refund_attempt=True):

@@ -32,9 +32,9 @@ def start_worker_runtime(
     with make_checkpointer(settings.resolved_database_url) as raw_checkpointer:
         deps: RunnerDeps | None = None
 
-        def execute(job_id: uuid.UUID, lease: Lease) -> object:
+        def execute(job_id: uuid.UUID, lease: Lease) -> bool:
             assert deps is not None, "jobs are only submitted after start()"
-            return execute_job(job_id, lease, deps)
+            return execute_job(job_id, lease, deps).status != "running"  # "running": handed back
 
         core = WorkerCore(
             factory,
