@@ -78,6 +78,11 @@ class EvalConfig:
     max_new_tokens: int = 80
     seed: int = 0
 
+    @property
+    def bon_temperatures(self) -> tuple[float, ...]:
+        """The main Best-of-N temperature first, then the sweep's others, each once."""
+        return tuple(dict.fromkeys((self.bon_temperature, *self.bon_sweep)))
+
 
 @dataclass
 class Samples:
@@ -122,7 +127,7 @@ def evaluate_problem(model: Generator, problem: Problem, cfg: EvalConfig, index:
             {"role": "user", "content": FEEDBACK},
         ]
     seed = cfg.seed * 1_000_003 + index * 101 + 50
-    for temperature in dict.fromkeys((cfg.bon_temperature, *cfg.bon_sweep)):
+    for temperature in cfg.bon_temperatures:
         result.samples[temperature] = sample_best_of_n(
             model, messages[:1], cfg, temperature, problem.answer, seed
         )
@@ -232,10 +237,7 @@ def aggregate(results: Sequence[ProblemResult], cfg: EvalConfig) -> dict[str, An
             auc[name] = None
             continue
         auc[name] = roc_auc([float(v) for v in values if v is not None], labels)
-    sweep = [
-        {"temperature": t, **best_of_n_summary(results, t, cfg)}
-        for t in dict.fromkeys((cfg.bon_temperature, *cfg.bon_sweep))
-    ]
+    sweep = [{"temperature": t, **best_of_n_summary(results, t, cfg)} for t in cfg.bon_temperatures]
     return {
         "n": len(results),
         "turn1_greedy": p1[0],
@@ -380,6 +382,17 @@ def targets(summary: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+def _temperatures(text: str) -> tuple[float, ...]:
+    """``--bon-sweep``: comma-separated positive temperatures ('' for none)."""
+    try:
+        values = tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+    if any(not (t > 0 and math.isfinite(t)) for t in values):
+        raise argparse.ArgumentTypeError(f"sampling temperatures must be > 0: {text!r}")
+    return values
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -391,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--temperature", type=float, default=EvalConfig.temperature, help="retries")
     parser.add_argument("--bon-temperature", type=float, default=EvalConfig.bon_temperature)
     parser.add_argument(
-        "--bon-sweep", type=str, default="0.2,0.5,0.7,1.0",
+        "--bon-sweep", type=_temperatures, default=(0.2, 0.5, 0.7, 1.0),
         help="comma-separated further Best-of-N temperatures, reported side by side ('' for none)",
     )  # fmt: skip
     parser.add_argument("--samples", type=int, default=EvalConfig.samples)
@@ -412,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         samples=args.samples,
         temperature=args.temperature,
         bon_temperature=args.bon_temperature,
-        bon_sweep=tuple(float(t) for t in args.bon_sweep.split(",") if t.strip()),
+        bon_sweep=args.bon_sweep,
         seed=args.seed,
     )
     path = args.model or model_path()

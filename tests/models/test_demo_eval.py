@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import sys
 from collections.abc import Sequence
@@ -98,6 +99,14 @@ def test_best_of_n_sweep_samples_each_temperature_once(bench: ModuleType) -> Non
     assert [e["temperature"] for e in summary["bon_sweep"]] == [0.3, 1.0]
     assert summary["bon_sweep"][1]["borda"] == 1.0 and summary["bon_sweep"][1]["pass_at_n"] == 1.0
     assert "maj=greedy" in bench._table(summary, cfg)
+
+
+def test_bon_sweep_option_is_checked(bench: ModuleType) -> None:
+    assert bench._temperatures("0.2, 1") == (0.2, 1.0)
+    assert bench._temperatures("") == ()
+    for bad in ("0.2,x", "0", "-1", "nan"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            bench._temperatures(bad)
 
 
 def test_roc_auc(bench: ModuleType) -> None:
