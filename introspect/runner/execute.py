@@ -34,6 +34,11 @@ class JobOutcome:
     result: dict[str, Any] | None = None
     interrupt: dict[str, Any] | None = None
 
+    @property
+    def settled(self) -> bool:
+        """The run wrote the job's outcome; False: it stopped early and the caller hands it back."""
+        return self.status != "running"
+
 
 @dataclass(frozen=True)
 class _Prepared:

@@ -34,7 +34,7 @@ def start_worker_runtime(
 
         def execute(job_id: uuid.UUID, lease: Lease) -> bool:
             assert deps is not None, "jobs are only submitted after start()"
-            return execute_job(job_id, lease, deps).status != "running"  # "running": handed back
+            return execute_job(job_id, lease, deps).settled
 
         core = WorkerCore(
             factory,
