@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     cancel_poll_seconds: float = Field(default=0.1, gt=0)
     max_attempts: int = 3
     queue_name: str = "introspect:jobs"
+    # How often arq looks at its queue. Jobs normally start from the wake list at once; this only
+    # bounds the delay of one whose wake-up was lost (a worker stopping as it popped it).
+    arq_poll_seconds: float = Field(default=0.1, gt=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

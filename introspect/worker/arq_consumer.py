@@ -1,7 +1,9 @@
-"""The ``introspect worker`` process: an arq consumer feeding a WorkerCore.
+"""The ``introspect worker`` process: a wake-list consumer and an arq consumer feeding a WorkerCore.
 
-arq delivers job ids quickly; the WorkerCore's database poll and sweeper keep jobs moving when
-Redis is away, and the arq loop reconnects with back-off when it comes back.
+The wake list hands a free worker a job the moment it commits; arq delivers every job too (at least
+once, a poll interval later) and the WorkerCore drops the duplicate by wake id. The WorkerCore's
+database poll and sweeper keep jobs moving when Redis is away, and both Redis loops reconnect with
+back-off when it comes back.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from introspect.store.engine import make_engine, make_session_factory
 from introspect.worker.dispatch import RUN_JOB_FUNCTION
 from introspect.worker.identity import worker_identity
 from introspect.worker.runtime import start_worker_runtime
+from introspect.worker.wake import WakeListConsumer
 
 log = logging.getLogger(__name__)
 
 
 async def _consume(settings: Settings, core: Any, stop: asyncio.Event) -> None:
-    async def run_job(_ctx: dict[str, Any], job_id: str) -> None:
-        future = core.submit(uuid.UUID(job_id))
+    async def run_job(ctx: dict[str, Any], job_id: str) -> None:
+        # The arq job id is the wake id the dispatcher also pushed on the wake list.
+        future = core.submit(uuid.UUID(job_id), ctx.get("job_id"))
         if future is not None:
             await asyncio.wrap_future(future)
 
@@ -35,7 +39,7 @@ async def _consume(settings: Settings, core: Any, stop: asyncio.Event) -> None:
         redis_settings = RedisSettings.from_dsn(settings.redis_url or "")
         redis_settings.conn_retries = 0
         worker = Worker(
-            [func(run_job, name=RUN_JOB_FUNCTION)],  # type: ignore[arg-type]
+            [func(run_job, name=RUN_JOB_FUNCTION)],
             queue_name=settings.queue_name,
             redis_settings=redis_settings,
             handle_signals=False,
@@ -43,7 +47,9 @@ async def _consume(settings: Settings, core: Any, stop: asyncio.Event) -> None:
             job_timeout=24 * 3600,
             keep_result=0,
             max_tries=1,
-            poll_delay=0.01,  # arq polls its queue; this bounds the wake-up latency
+            # arq polls its queue; the wake list is the fast path, so this only bounds how late a
+            # job whose wake-up was lost starts.
+            poll_delay=settings.arq_poll_seconds,
         )
         task = asyncio.create_task(worker.async_run())
         stopper = asyncio.create_task(stop.wait())
@@ -83,7 +89,9 @@ def run_worker(settings: Settings, concurrency: int | None = None, *, models: An
         with start_worker_runtime(settings, factory, owner=worker_identity(), models=models) as core:
             log.info("worker %s started (concurrency %s)", core.owner, settings.worker_concurrency)
             if settings.redis_url:
-                await _consume(settings, core, stop)
+                wakeups = WakeListConsumer(settings.redis_url, settings.queue_name, core)
+                core.on_slot_free = lambda: loop.call_soon_threadsafe(wakeups.slot_freed)
+                await asyncio.gather(_consume(settings, core, stop), wakeups.run(stop))
             else:
                 await stop.wait()
             log.info("worker %s stopping: handing back running jobs at the next node boundary", core.owner)

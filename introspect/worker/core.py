@@ -1,9 +1,9 @@
 """The job-running engine shared by ``introspect worker`` and embedded ``introspect serve``.
 
 Postgres (or SQLite) is the source of truth; this engine finds work three ways, so losing Redis never
-loses a job: direct ``submit`` (a Redis/arq wake-up, or the in-process API right after commit), a
-poll of queued rows, and a sweeper that re-offers jobs whose lease expired (their worker died) and
-fails poison jobs after ``max_attempts``.
+loses a job: direct ``submit`` (a wake-up from Redis -- the wake list or arq, de-duplicated by wake
+id -- or the in-process API right after commit), a poll of queued rows, and a sweeper that re-offers
+jobs whose lease expired (their worker died) and fails poison jobs after ``max_attempts``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -26,6 +27,8 @@ from introspect.worker.job_watch import JobWatch
 from introspect.worker.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
+
+_REMEMBERED_WAKEUPS = 10_000
 
 # Runs a claimed job; returns True when it settled the job (finished it, or parked it waiting for a
 # person) and False when it returned early -- asked to stop -- with the job still leased to us.
@@ -59,6 +62,11 @@ class WorkerCore:
         self.leases = LeaseKeeper(factory, lease_seconds, heartbeat_seconds)
         self.watch = JobWatch(factory, self.leases)
         self._in_flight: dict[uuid.UUID, Future[None]] = {}
+        # Wake ids already accepted (newest last): the same wake-up comes from the wake list and
+        # from arq, and the second must cost nothing. Bounded: a duplicate arrives within seconds.
+        self._accepted_wakeups: OrderedDict[str, None] = OrderedDict()
+        # Called from a job thread whenever a job ends here (the wake-list consumer's "slot free").
+        self.on_slot_free: Callable[[], object] | None = None
         self._lock = threading.Lock()
         self.stopping = threading.Event()
         self._threads = [
@@ -89,24 +97,37 @@ class WorkerCore:
         self.leases.stop()
 
     # work intake ---------------------------------------------------------------------------------
-    def submit(self, job_id: uuid.UUID) -> Future[None] | None:
-        """Offer a job; returns the future of its run, or None if already running here or stopping."""
+    def submit(self, job_id: uuid.UUID, wake_id: str | None = None) -> Future[None] | None:
+        """Offer a job; returns the future of its run (the running one if it runs here already), or
+        None when stopping, full, or ``wake_id`` -- one dispatch of the job -- was accepted before."""
         with self._lock:
             if self.stopping.is_set():
                 return None
             existing = self._in_flight.get(job_id)
+            if wake_id is not None and wake_id in self._accepted_wakeups:
+                return existing
             if existing is not None:
                 return existing
             if len(self._in_flight) >= self._concurrency * 4:
                 return None  # the poll will offer it again; don't hoard work other workers could do
             future = self._pool.submit(self._process, job_id)
             self._in_flight[job_id] = future
+            if wake_id is not None:
+                self._accepted_wakeups[wake_id] = None
+                if len(self._accepted_wakeups) > _REMEMBERED_WAKEUPS:
+                    self._accepted_wakeups.popitem(last=False)
         future.add_done_callback(lambda _f: self._forget(job_id))
         return future
+
+    def has_capacity(self) -> bool:
+        """Fewer jobs here than threads to run them: taking one more would not make it wait."""
+        return self.in_flight() < self._concurrency
 
     def _forget(self, job_id: uuid.UUID) -> None:
         with self._lock:
             self._in_flight.pop(job_id, None)
+        if self.on_slot_free is not None:
+            self.on_slot_free()
 
     def in_flight(self) -> int:
         with self._lock:

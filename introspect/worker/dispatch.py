@@ -11,6 +11,7 @@ import uuid
 from typing import Any, Protocol
 
 from introspect.worker.core import WorkerCore
+from introspect.worker.wake import new_wake_id, push_wakeup
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ class InProcessDispatcher:
 
 
 class ArqDispatcher:
-    """Enqueue on arq; the arq job only carries the id (Postgres stays the source of truth)."""
+    """Push a wake-up and enqueue on arq (``introspect.worker.wake``); both carry only the id:
+    Postgres stays the source of truth."""
 
     def __init__(self, redis_url: str, queue_name: str) -> None:
         self._redis_url = redis_url
@@ -58,8 +60,12 @@ class ArqDispatcher:
     async def enqueue(self, job_id: uuid.UUID) -> None:
         try:
             pool = await self._get_pool()
-            # A fresh arq id per wake-up: the database claim, not arq, de-duplicates runs.
-            await pool.enqueue_job(RUN_JOB_FUNCTION, str(job_id), _job_id=f"{job_id}:{uuid.uuid4().hex[:8]}")
+            # One wake id for both deliveries, so a worker that ran it from the list skips arq's copy;
+            # fresh per dispatch (a resumed job is dispatched again). The list goes first: it is the
+            # one a free worker is blocked on.
+            wake_id = new_wake_id(job_id)
+            await push_wakeup(pool, self._queue_name, wake_id)
+            await pool.enqueue_job(RUN_JOB_FUNCTION, str(job_id), _job_id=wake_id)
         except Exception:
             self._pool = None
             log.warning(
