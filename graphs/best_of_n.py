@@ -134,7 +134,8 @@ def finish(state: State, ctx: GraphContext) -> dict[str, Any]:
     history = state.get("history", [])
     final = history[state["winner"]] if history else None
     totals = (state.get("tokens_used", 0), state.get("latency_ms", 0.0))
-    return finish_update(ctx, history, final, state.get("stop_reason", "selected"), totals)
+    turns = state.get("next_index", len(history))
+    return finish_update(ctx, history, final, state.get("stop_reason", "selected"), totals, turns)
 
 
 def build() -> StateGraph[BestOfNState, None, BestOfNState, BestOfNState]:

@@ -270,7 +270,8 @@ def finish(state: State, ctx: GraphContext) -> dict[str, Any]:
     history = state.get("history", [])
     reason = (state.get("decision") or {}).get("reason", "no_attempt")
     totals = (state.get("tokens_used", 0), state.get("latency_ms", 0.0))
-    return finish_update(ctx, history, history[-1] if history else None, reason, totals)
+    final = history[-1] if history else None
+    return finish_update(ctx, history, final, reason, totals, state.get("next_index", len(history)))
 
 
 def build() -> StateGraph[SelfCritiqueState, None, SelfCritiqueState, SelfCritiqueState]:

@@ -180,8 +180,10 @@ def finish_update(
     final: JudgedAttempt | None,
     stop_reason: str,
     totals: tuple[int, float],
+    turns: int,
 ) -> dict[str, Any]:
-    """Rewards (outcome + one per attempt, by verification) and the trajectory's summary."""
+    """Rewards (outcome + one per attempt, by verification) and the trajectory's summary; ``turns``
+    is the number of turn indexes the run used (the state's ``next_index``)."""
     verification = None if final is None else final["verification"]
     success = None if verification is None else verification["passed"]
     rewards = [
@@ -204,6 +206,7 @@ def finish_update(
             models=models,
             total_tokens=totals[0],
             total_latency_ms=totals[1],
+            turns=turns,
         )
     )
     return {"result": Result(answer=answer, stop_reason=stop_reason, success=success)}

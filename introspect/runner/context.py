@@ -49,6 +49,7 @@ class FinishData:
     models: list[str]
     total_tokens: int
     total_latency_ms: float
+    turns: int  # turn indexes used: the state's next_index
 
 
 class Recorder(Protocol):
@@ -63,7 +64,8 @@ class Recorder(Protocol):
         """Write turns idempotently on (trajectory, index): a replayed node's writes are ignored."""
 
     def finish(self, data: FinishData) -> None:
-        """Rewards and trajectory totals; a no-op when the trajectory is already finished."""
+        """Rewards and trajectory totals; a no-op when the trajectory is already finished. Called by
+        a graph's last node: a recorder may settle the job with it."""
 
 
 @dataclass(frozen=True)

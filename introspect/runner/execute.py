@@ -18,10 +18,9 @@ from introspect.runner.assemble import build_context, initial_input
 from introspect.runner.deps import RunnerDeps
 from introspect.runner.errors import RunCancelled, RunHandedBack
 from introspect.runner.graphs import GRAPHS
-from introspect.runner.recorder import DbRecorder, event_payload
+from introspect.runner.recorder import DbRecorder, event_payload, job_result
 from introspect.runner.spec import JobSpec, parse_job
 from introspect.store.engine import transaction
-from introspect.store.models import Job
 from introspect.store.repositories import events, jobs, trajectories
 from introspect.store.repositories.jobs import Lease
 
@@ -48,16 +47,22 @@ class _Prepared:
     cancel_requested: bool
 
 
+def _first_run(lease: Lease) -> bool:
+    """The job's first claim ever: no earlier run can have left a trajectory or a checkpoint (both
+    are written under a lease, and every claim bumps its version)."""
+    return lease.version == 1
+
+
 def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> _Prepared:
     """Parse the job, find (or create) its trajectory and, unless it is to be cancelled, log it as
     running -- in one fenced transaction (a fast job's cost is mostly its transactions)."""
     with transaction(deps.session_factory) as session:
         jobs.fence(session, lease)
-        job = session.get(Job, job_id)
+        job = jobs.run_fields(session, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
         spec = parse_job(job.graph, dict(job.input), dict(job.config or {}), deps.settings)
-        trajectory = trajectories.trajectory_for_job(session, job_id)
+        trajectory = None if _first_run(lease) else trajectories.trajectory_for_job(session, job_id)
         if trajectory is None:
             trajectory = trajectories.create_trajectory(
                 session,
@@ -78,20 +83,9 @@ def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> _Prepared:
     return prepared
 
 
-def _finish(
-    deps: RunnerDeps,
-    lease: Lease,
-    status: str,
-    result: dict[str, Any] | None,
-    *,
-    clear_resume: bool = False,
-) -> None:
+def _finish(deps: RunnerDeps, lease: Lease, status: str, result: dict[str, Any] | None) -> None:
     with transaction(deps.session_factory) as session:
         jobs.fence(session, lease)
-        if clear_resume:
-            job = session.get(Job, lease.job_id)
-            if job is not None:
-                job.resume_value = None
         jobs.finish_job(session, lease, status=status, result=result)
         payload = event_payload(events.append_event(session, lease.job_id, "status", {"status": status}))
     if deps.notify is not None:
@@ -100,14 +94,9 @@ def _finish(
 
 def _result(values: dict[str, Any], trajectory_id: uuid.UUID) -> dict[str, Any]:
     final = values.get("result") or {}
-    history = values.get("history") or []
-    return {
-        "answer": final.get("answer"),
-        "stop_reason": final.get("stop_reason"),
-        "success": final.get("success"),
-        "trajectory_id": str(trajectory_id),
-        "turns": int(values.get("next_index", len(history))),
-    }
+    turns = int(values.get("next_index", len(values.get("history") or [])))
+    answer, reason, success = final.get("answer"), final.get("stop_reason"), final.get("success")
+    return job_result(answer, reason, success, trajectory_id, turns)
 
 
 # Invoke with None: LangGraph then continues the thread from its last checkpoint.
@@ -136,14 +125,17 @@ def execute_job(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> JobOutcome
     prepared = _prepare(job_id, lease, deps)
     spec, trajectory_id = prepared.spec, prepared.trajectory_id
     if prepared.cancel_requested:
-        _finish(deps, lease, "cancelled", None, clear_resume=True)
+        _finish(deps, lease, "cancelled", None)
         return JobOutcome(job_id, "cancelled", trajectory_id)
     recorder = DbRecorder(
-        deps.session_factory, lease, trajectory_id, deps.notify, deps.should_stop, deps.watch
+        deps.session_factory, lease, trajectory_id, deps.notify, deps.should_stop, deps.watch, settle_job=True
     )
     graph = GRAPHS[spec.graph].compiled(deps.checkpointer)
     config: Any = {"configurable": {"thread_id": str(job_id)}}
-    run_input = _first_input(graph.get_state(config), spec, prepared.resume_value)
+    if _first_run(lease) and prepared.resume_value is None:
+        run_input = initial_input(spec)  # no checkpoint to read back
+    else:
+        run_input = _first_input(graph.get_state(config), spec, prepared.resume_value)
     output: Any = None
     if run_input is not None:
         try:
@@ -154,21 +146,23 @@ def execute_job(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> JobOutcome
                 durability="sync",
             )
         except RunCancelled:
-            _finish(deps, lease, "cancelled", None, clear_resume=True)
+            _finish(deps, lease, "cancelled", None)
             return JobOutcome(job_id, "cancelled", trajectory_id)
         except RunHandedBack:
             return JobOutcome(job_id, "running", trajectory_id)
+    if recorder.settled_result is not None:  # the graph's finish node settled the job
+        return JobOutcome(job_id, "succeeded", trajectory_id, recorder.settled_result)
     if isinstance(output, dict) and output.get("result") is not None and "__interrupt__" not in output:
         # A run that finished returns the final state: no need to read the checkpoint back.
         result = _result(output, trajectory_id)
-        _finish(deps, lease, "succeeded", result, clear_resume=True)
+        _finish(deps, lease, "succeeded", result)
         return JobOutcome(job_id, "succeeded", trajectory_id, result)
     snapshot = graph.get_state(config)
     if snapshot.interrupts:
         value = snapshot.interrupts[0].value
         waiting = {"interrupt": value, "trajectory_id": str(trajectory_id)}
-        _finish(deps, lease, "waiting_human", waiting, clear_resume=True)
+        _finish(deps, lease, "waiting_human", waiting)
         return JobOutcome(job_id, "waiting_human", trajectory_id, waiting, value)
     result = _result(dict(snapshot.values), trajectory_id)
-    _finish(deps, lease, "succeeded", result, clear_resume=True)
+    _finish(deps, lease, "succeeded", result)
     return JobOutcome(job_id, "succeeded", trajectory_id, result)

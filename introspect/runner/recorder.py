@@ -50,7 +50,25 @@ def turn_finished_data(turn: TurnData) -> dict[str, Any]:
     }
 
 
+def job_result(
+    answer: str | None, stop_reason: str | None, success: bool | None, trajectory_id: uuid.UUID, turns: int
+) -> dict[str, Any]:
+    """A succeeded job's ``result``."""
+    return {
+        "answer": answer,
+        "stop_reason": stop_reason,
+        "success": success,
+        "trajectory_id": str(trajectory_id),
+        "turns": turns,
+    }
+
+
 class DbRecorder:
+    """With ``settle_job`` the graph's last node (``finish``) also marks the job succeeded, in the
+    transaction that finishes its trajectory: one transaction and one event less per job, and the
+    client hears of the result before the final checkpoint is written. ``settled_result`` is then
+    the job's result (None until then, or when an earlier run had finished the trajectory)."""
+
     def __init__(
         self,
         session_factory: sessionmaker[Session],
@@ -59,6 +77,8 @@ class DbRecorder:
         notify: Notify | None = None,
         should_stop: Callable[[], bool] | None = None,
         watch: JobWatch | None = None,
+        *,
+        settle_job: bool = False,
     ) -> None:
         self.session_factory = session_factory
         self.lease = lease
@@ -67,6 +87,8 @@ class DbRecorder:
         self.notify = notify
         self.should_stop = should_stop
         self.watch = watch
+        self.settle_job = settle_job
+        self.settled_result: dict[str, Any] | None = None
 
     def _publish(self, payloads: Sequence[dict[str, Any]]) -> None:
         if self.notify is None:
@@ -113,6 +135,7 @@ class DbRecorder:
         self._publish(payloads)
 
     def finish(self, data: FinishData) -> None:
+        settled: tuple[dict[str, Any], dict[str, Any]] | None = None
         with transaction(self.session_factory) as session:
             jobs.fence(session, self.lease)
             if not trajectories.lock_unfinished(session, self.trajectory_id):
@@ -143,3 +166,13 @@ class DbRecorder:
                 total_tokens=data.total_tokens,
                 total_latency_ms=data.total_latency_ms,
             )
+            if self.settle_job:
+                result = job_result(
+                    data.final_answer, data.stop_reason, data.success, self.trajectory_id, data.turns
+                )
+                jobs.finish_job(session, self.lease, status="succeeded", result=result)
+                event = events.append_event(session, self.job_id, "status", {"status": "succeeded"})
+                settled = result, event_payload(event)
+        if settled is not None:
+            self.settled_result = settled[0]
+            self._publish([settled[1]])

@@ -54,13 +54,43 @@ def test_replayed_turns_write_nothing_twice(harness: Harness) -> None:
         "decision": {"action": "stop", "reason": "verified"},
         "stats": {"mean_self_certainty": 5.0},
     }
-    finish = FinishData("a", "verified", True, 1.0, [(0, 0.0), (1, 1.0)], ["local"], 30, 12.5)
+    finish = FinishData("a", "verified", True, 1.0, [(0, 0.0), (1, 1.0)], ["local"], 30, 12.5, 2)
     recorder.finish(finish)
     recorder.finish(finish)  # replayed finish node: rewards are not duplicated
     resource = harness.resource(trajectory_id)
     assert [len(t["rewards"]) for t in resource["turns"]] == [1, 1]
     assert len(resource["rewards"]) == 1 and resource["total_tokens"] == 30
     assert resource["rewards"][0]["label"] is True and resource["turns"][0]["rewards"][0]["label"] is False
+
+
+def test_settling_recorder_finishes_the_job_with_its_trajectory(harness: Harness) -> None:
+    published: list[dict[str, Any]] = []
+    recorder, trajectory_id = setup(harness, lambda job, event: published.append(event))
+    recorder.settle_job = True
+    recorder.record_turns([turn(0, True)])
+    recorder.finish(FinishData("The answer is 42.", "verified", True, 1.0, [(0, 1.0)], ["local"], 5, 1.0, 1))
+    expected = {
+        "answer": "The answer is 42.",
+        "stop_reason": "verified",
+        "success": True,
+        "trajectory_id": str(trajectory_id),
+        "turns": 1,
+    }
+    assert recorder.settled_result == expected
+    with transaction(harness.session_factory) as session:
+        job = jobs.get_job(session, recorder.job_id)
+        assert job is not None
+        assert (job.status, job.result, job.lease_owner, job.finished_at is not None) == (
+            "succeeded",
+            expected,
+            None,
+            True,
+        )
+    assert [(e["type"], e["data"]) for e in published][-1] == ("status", {"status": "succeeded"})
+    # A replayed finish node settles nothing twice: no second status event.
+    recorder.finish(FinishData("x", "verified", True, 1.0, [], [], 0, 0.0, 1))
+    statuses = [data for type, data in harness.events(recorder.job_id) if type == "status"]
+    assert statuses.count({"status": "succeeded"}) == 1
 
 
 def test_a_stale_lease_refuses_every_write(harness: Harness) -> None:
@@ -76,7 +106,7 @@ def test_a_stale_lease_refuses_every_write(harness: Harness) -> None:
         lambda: recorder.record_turns([turn(0, True)]),
         lambda: recorder.turn_started(0, "generate"),
         lambda: recorder.check(),
-        lambda: recorder.finish(FinishData(None, "x", None, None, [], [], 0, 0.0)),
+        lambda: recorder.finish(FinishData(None, "x", None, None, [], [], 0, 0.0, 0)),
     ):
         with pytest.raises(StaleLeaseError):
             write()

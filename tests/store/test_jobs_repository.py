@@ -107,3 +107,21 @@ def test_poison_job_fails_after_max_attempts(session_factory: sessionmaker[Sessi
         assert jobs.fail_exhausted(s, job_id, 3, "lease expired 3 times")
         job = jobs.get_job(s, job_id)
         assert job is not None and job.status == "failed" and job.error == "lease expired 3 times"
+
+
+def test_a_settled_job_is_not_finished_again(session_factory: sessionmaker[Session]) -> None:
+    job_id = _create(session_factory).job.id
+    with transaction(session_factory) as s:
+        lease = jobs.claim_job(s, job_id, "w1", 60)
+    assert lease is not None
+    with transaction(session_factory) as s:
+        assert jobs.finish_job(s, lease, status="succeeded", result={"answer": "42"})
+    # An error after the run settled the job (its last checkpoint write, say) must not undo it.
+    with transaction(session_factory) as s:
+        assert not jobs.finish_job(s, lease, status="failed", error="late failure")
+        job = jobs.get_job(s, job_id)
+        assert job is not None and (job.status, job.result, job.error) == (
+            "succeeded",
+            {"answer": "42"},
+            None,
+        )

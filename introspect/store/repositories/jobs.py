@@ -30,6 +30,10 @@ _FENCE = (
     .values(updated_at=bindparam("b_now"))
 )
 
+_RUN_FIELDS = select(
+    _JOBS.c.graph, _JOBS.c.input, _JOBS.c.config, _JOBS.c.resume_value, _JOBS.c.cancel_requested
+).where(_JOBS.c.id == bindparam("b_id"))
+
 
 class StaleLeaseError(RuntimeError):
     """The caller's lease version no longer matches: another worker owns the job now."""
@@ -110,6 +114,12 @@ def _replay(existing: Job, request_hash: str | None) -> CreateOutcome:
 
 def get_job(session: Session, job_id: uuid.UUID) -> Job | None:
     return session.get(Job, job_id)
+
+
+def run_fields(session: Session, job_id: uuid.UUID) -> Any:
+    """What a worker needs to run a job (graph, input, config, resume_value, cancel_requested) as one
+    row, without loading the whole job into the session."""
+    return session.execute(_RUN_FIELDS, {"b_id": job_id}).first()
 
 
 def list_jobs(
@@ -198,12 +208,18 @@ def finish_job(
     result: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> bool:
-    """Move a leased job to a final (or waiting) status and drop the lease; fenced."""
+    """Move a leased, running job to a final (or waiting) status and drop the lease; fenced.
+
+    A pending human answer is consumed with it. A job that is no longer running is left alone: its
+    run settled it already (the recorder finishes the job with its trajectory), and an error after
+    that -- the last checkpoint write failing, say -- must not turn a success into a failure.
+    """
     now = utcnow()
     values: dict[str, Any] = {
         "status": status,
         "lease_owner": None,
         "lease_expires_at": None,
+        "resume_value": None,
         "updated_at": now,
     }
     if result is not None:
@@ -213,7 +229,9 @@ def finish_job(
     if status in TERMINAL_STATUSES:
         values["finished_at"] = now
     res = session.execute(
-        update(Job).where(Job.id == lease.job_id, Job.lease_version == lease.version).values(**values)
+        update(Job)
+        .where(Job.id == lease.job_id, Job.lease_version == lease.version, Job.status == "running")
+        .values(**values)
     )
     return _rowcount(res) == 1
 
