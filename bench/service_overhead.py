@@ -7,7 +7,8 @@ a wrong answer, then the right one), side by side in one run on throwaway Postgr
   recorder — what LangGraph alone costs per turn;
 * service (sequential): POST /v1/jobs, one ``introspect worker`` process (arq + leases + fenced
   writes of turns, events, rewards), wait for ``succeeded`` — the per-turn cost a user sees;
-* service (throughput): 50 concurrent clients against one worker process → jobs/s and turns/s.
+* service (throughput): 50 concurrent clients against one worker process → jobs/s and turns/s;
+  then the same against one worker running one process per core (``introspect worker --processes``).
 
 Targets (issue 6): overhead ratio (service per-turn / bare per-turn) <= 2.0; >= 100 turns/s per worker.
 Ends with one JSON line.
@@ -97,13 +98,16 @@ def bare_per_turn(db_url: str, runs: int) -> tuple[float, float]:
     return statistics.median(timings) / TURNS_PER_JOB, statistics.median(cpu)
 
 
-def start_worker(db_url: str, redis_url: str, concurrency: int) -> subprocess.Popen[bytes]:
+def start_worker(
+    db_url: str, redis_url: str, concurrency: int, processes: int = 1
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         {
             "INTROSPECT_DATABASE_URL": db_url,
             "INTROSPECT_REDIS_URL": redis_url,
             "INTROSPECT_WORKER_CONCURRENCY": str(concurrency),
+            "INTROSPECT_WORKER_PROCESSES": str(processes),
             "INTROSPECT_LOG_LEVEL": "WARNING",
             SCRIPT_ENV: SCRIPT.to_env(),
         }
@@ -137,6 +141,42 @@ def submit(http: httpx.Client) -> None:
     response.raise_for_status()
 
 
+def worker_pids(worker: subprocess.Popen[bytes]) -> list[int]:
+    """The worker and, with --processes, its children."""
+    try:
+        children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [worker.pid, *(int(p) for p in children)]
+
+
+def throughput(
+    http: httpx.Client, engine: Any, worker: subprocess.Popen[bytes], pg_dir: Path, jobs: int, clients: int
+) -> dict[str, float]:
+    """``jobs`` jobs from ``clients`` concurrent clients: jobs/s and the CPU each process group spent.
+
+    Completion is watched in the database, not by 50 pollers, so the API's time goes to the requests
+    being measured."""
+    with engine.connect() as conn:
+        done_before = conn.execute(text("SELECT count(*) FROM jobs")).scalar_one()
+    pids = {"worker": worker_pids(worker), "postgres": postgres_pids(pg_dir)}
+    cpu_before = {name: cpu_seconds_by_pid(p) for name, p in pids.items()}
+    started, api_cpu_started = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(lambda _: submit(http), range(jobs)))
+    wait_all_succeeded(engine, done_before + jobs)
+    elapsed = time.perf_counter() - started
+    api_cpu = time.process_time() - api_cpu_started
+    pids["postgres"] = postgres_pids(pg_dir)
+    cpu = {name: cpu_used(cpu_before[name], cpu_seconds_by_pid(p)) for name, p in pids.items()}
+    return {
+        "jobs_per_s": jobs / elapsed,
+        "worker_cpu_ms_per_job": cpu["worker"] * 1000 / jobs,
+        "postgres_cpu_ms_per_job": cpu["postgres"] * 1000 / jobs,
+        "api_and_clients_cpu_ms_per_job": api_cpu * 1000 / jobs,
+    }
+
+
 def wait_all_succeeded(engine: Any, total: int, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     query = text("SELECT count(*) FROM jobs WHERE status IN ('succeeded', 'failed')")
@@ -148,14 +188,26 @@ def wait_all_succeeded(engine: Any, total: int, timeout: float = 600) -> None:
     raise RuntimeError("jobs did not finish in time")
 
 
+def stop(worker: subprocess.Popen[bytes] | None) -> None:
+    if worker is not None and worker.poll() is None:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=30, help="sequential jobs per side")
-    parser.add_argument("--jobs", type=int, default=300, help="jobs in the throughput phase")
+    parser.add_argument("--jobs", type=int, default=300, help="jobs in each throughput phase")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients in the throughput phase")
     parser.add_argument("--worker-concurrency", type=int, default=8)
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes of the one worker in the second throughput phase (default: one per core)",
+    )
     args = parser.parse_args()
 
     pg = start_postgres()
@@ -169,49 +221,46 @@ def main() -> None:
         worker = start_worker(db_url, redis_server.url, args.worker_concurrency)
         settings = Settings(database_url=db_url, redis_url=redis_server.url, rate_limit_per_minute=10**9)
         app = create_app(settings, bound_host="127.0.0.1")
+        engine = make_engine(db_url)
         with live_server(app) as base, httpx.Client(base_url=base, timeout=60) as http:
             for _ in range(3):
                 run_job(http)  # warm-up: worker start, connections, first graph compile
             sequential = [run_job(http) for _ in range(args.runs)]
             service = statistics.median(sequential) / TURNS_PER_JOB
+            one_process = throughput(http, engine, worker, pg.data_dir, args.jobs, args.clients)
 
-            # 50 clients submit; completion is watched in the database, not by 50 pollers, so the
-            # API's time goes to the requests being measured.
-            engine = make_engine(db_url)
-            pids = {"worker": [worker.pid], "postgres": postgres_pids(pg.data_dir)}
-            cpu_before = {name: cpu_seconds_by_pid(p) for name, p in pids.items()}
-            started, api_cpu_started = time.perf_counter(), time.process_time()
-            with ThreadPoolExecutor(max_workers=args.clients) as pool:
-                list(pool.map(lambda _: submit(http), range(args.jobs)))
-            wait_all_succeeded(engine, args.jobs + args.runs + 3)
-            elapsed = time.perf_counter() - started
-            api_cpu = time.process_time() - api_cpu_started
-            pids["postgres"] = postgres_pids(pg.data_dir)
-            cpu = {name: cpu_used(cpu_before[name], cpu_seconds_by_pid(p)) for name, p in pids.items()}
-            engine.dispose()
+            # The same worker command with one process per core (``introspect worker --processes``).
+            stop(worker)
+            worker = start_worker(db_url, redis_server.url, args.worker_concurrency, args.worker_processes)
+            for _ in range(3):
+                run_job(http)  # warm-up of the new processes
+            processes = throughput(http, engine, worker, pg.data_dir, args.jobs, args.clients)
+        engine.dispose()
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=60)
+        stop(worker)
         redis_server.stop()
         pg.stop()
 
-    jobs_per_s = args.jobs / elapsed
+    def rounded(figures: dict[str, float], suffix: str = "") -> dict[str, float]:
+        out = {f"throughput_jobs_per_s{suffix}": round(figures["jobs_per_s"], 1)}
+        out[f"throughput_turns_per_s{suffix}"] = round(figures["jobs_per_s"] * TURNS_PER_JOB, 1)
+        for name in ("worker_cpu_ms_per_job", "postgres_cpu_ms_per_job", "api_and_clients_cpu_ms_per_job"):
+            out[f"{name}{suffix}"] = round(figures[name], 2)
+        return out
+
     figures = {
         "bench": "service_overhead",
         "bare_ms_per_turn": round(bare * 1000, 2),
         "service_ms_per_turn": round(service * 1000, 2),
         "overhead_ratio": round(service / bare, 2),
-        "throughput_jobs_per_s": round(jobs_per_s, 1),
-        "throughput_turns_per_s": round(jobs_per_s * TURNS_PER_JOB, 1),
         "clients": args.clients,
         "worker_concurrency": args.worker_concurrency,
-        # Where the CPU goes per job (throughput phase), against the bare graph's own: on a 2-core
-        # machine these bound jobs/s whatever the queue does.
+        # One worker process, then one worker with --processes: on a 2-core machine the CPU per job
+        # (worker, Postgres, API and clients) bounds jobs/s whatever the queue does.
+        **rounded(one_process),
+        "worker_processes": args.worker_processes,
+        **rounded(processes, "_processes"),
         "bare_cpu_ms_per_job": round(bare_cpu * 1000, 2),
-        "worker_cpu_ms_per_job": round(cpu["worker"] * 1000 / args.jobs, 2),
-        "postgres_cpu_ms_per_job": round(cpu["postgres"] * 1000 / args.jobs, 2),
-        "api_and_clients_cpu_ms_per_job": round(api_cpu * 1000 / args.jobs, 2),
         "cpus": os.cpu_count(),
         "targets": {"overhead_ratio_max": 2.0, "turns_per_s_min": 100},
     }
@@ -219,8 +268,13 @@ def main() -> None:
     print(f"API → arq → worker → graph → Postgres:  {figures['service_ms_per_turn']} ms/turn")
     print(f"overhead ratio: {figures['overhead_ratio']}")
     print(
-        f"throughput at {args.clients} clients, one worker: {figures['throughput_jobs_per_s']} jobs/s, "
-        f"{figures['throughput_turns_per_s']} turns/s"
+        f"throughput at {args.clients} clients, one worker process: "
+        f"{figures['throughput_jobs_per_s']} jobs/s, {figures['throughput_turns_per_s']} turns/s"
+    )
+    print(
+        f"throughput at {args.clients} clients, one worker of {args.worker_processes} processes: "
+        f"{figures['throughput_jobs_per_s_processes']} jobs/s, "
+        f"{figures['throughput_turns_per_s_processes']} turns/s"
     )
     print(json.dumps(figures))
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
 
     # Workers --------------------------------------------------------------------------------------
     worker_concurrency: int = 4
+    # ``introspect worker`` processes; each holds its own database pools (about concurrency + 3
+    # connections), so raise it with the database's max_connections in mind.
+    worker_processes: int = Field(default=1, ge=1, le=64)
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 5.0
     sweep_seconds: float = 5.0

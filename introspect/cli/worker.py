@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import typer
@@ -10,11 +11,35 @@ from introspect.config import get_settings
 
 
 def worker_command(
-    concurrency: int | None = typer.Option(None, min=1, max=256, help="Jobs run at once in this process."),
+    concurrency: int | None = typer.Option(None, min=1, max=256, help="Jobs run at once in each process."),
+    processes: int | None = typer.Option(
+        None,
+        min=1,
+        max=64,
+        help="Worker processes (default INTROSPECT_WORKER_PROCESSES, 1): one per core when models are "
+        "fast and the Python side is the bottleneck.",
+    ),
 ) -> None:
     """Claim and run jobs; SIGTERM hands running jobs back at the next node boundary."""
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(settings.log_level)
+    processes = processes or settings.worker_processes
+    if processes == 1:
+        run_worker_process(concurrency)
+        return
+    from introspect.worker.processes import run_worker_processes
+
+    run_worker_processes(functools.partial(run_worker_process, concurrency), processes)
+
+
+def run_worker_process(concurrency: int | None) -> None:
+    """One worker process (also the target of each ``--processes`` child, which starts afresh)."""
+    settings = get_settings()
+    _configure_logging(settings.log_level)
     from introspect.worker.arq_consumer import run_worker
 
     run_worker(settings, concurrency)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

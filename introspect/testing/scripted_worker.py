@@ -11,9 +11,19 @@ import logging
 from introspect.config import Settings
 from introspect.testing.scripted_models import Script, ScriptedProvider
 from introspect.worker.arq_consumer import run_worker
+from introspect.worker.processes import run_worker_processes
 
 
 def main() -> None:
+    settings = Settings()
+    if settings.worker_processes == 1:
+        run_one()
+    else:
+        run_worker_processes(run_one, settings.worker_processes)
+
+
+def run_one() -> None:
+    """One worker process (each ``INTROSPECT_WORKER_PROCESSES`` child reads the same environment)."""
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     run_worker(Settings(), models=ScriptedProvider(Script.from_env()))
 
