@@ -5,8 +5,10 @@ waits on average half its poll interval before any worker sees it -- for a fast 
 latency. So the API also pushes the job's *wake id* (its arq job id, ``<job uuid>:<nonce>``) on a
 list, and each worker blocks on ``BRPOP`` only while it has a free slot: exactly one worker gets
 each wake-up, at once, and a busy worker leaves it to the others. arq still delivers the same wake
-id later; ``WorkerCore.submit`` remembers the wake ids it accepted and drops that duplicate without
-touching the database. A lost wake-up costs latency only: arq, then the Postgres poll, still run it.
+id later; a worker that took a job from the list takes arq's copy off arq's queue (when it is there
+already: the API pushes the wake-up first), and ``WorkerCore.submit`` remembers the wake ids it
+accepted and drops any copy that still arrives without touching the database. A lost wake-up
+costs latency only: arq, then the Postgres poll, still run the job.
 """
 
 from __future__ import annotations
@@ -46,6 +48,17 @@ async def push_wakeup(redis: Any, queue_name: str, wake_id: str) -> None:
         await pipe.execute()
 
 
+async def withdraw_arq_copy(redis: Any, queue_name: str, wake_id: str) -> None:
+    """Take a job's arq copy (arq job id = wake id) off arq's queue: the job runs here already, so
+    arq need not fetch, mark, run and clean up a duplicate. Harmless when arq got to it first."""
+    from arq.constants import job_key_prefix
+
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zrem(queue_name, wake_id)
+        pipe.delete(job_key_prefix + wake_id)
+        await pipe.execute()
+
+
 class WakeTarget(Protocol):
     """What the consumer feeds: the worker's WorkerCore."""
 
@@ -59,6 +72,7 @@ class WakeListConsumer:
 
     def __init__(self, redis_url: str, queue_name: str, target: WakeTarget, *, block_seconds: float = 1.0):
         self._redis_url = redis_url
+        self._queue_name = queue_name
         self._key = wake_list_key(queue_name)
         self._target = target
         self._block_seconds = block_seconds
@@ -90,7 +104,9 @@ class WakeListConsumer:
                     item = await client.brpop([self._key], timeout=self._block_seconds)
                     backoff = 0.5
                     if item is not None:
-                        self._deliver(item[1].decode())
+                        wake_id = item[1].decode()
+                        if self._deliver(wake_id):
+                            await withdraw_arq_copy(client, self._queue_name, wake_id)
             except Exception as exc:  # Redis away: arq and the Postgres poll keep jobs moving
                 log.warning("wake-up list unavailable (%s); retrying in %.1fs", exc, backoff)
                 await _wait(stop, timeout=backoff)
@@ -98,13 +114,14 @@ class WakeListConsumer:
             finally:
                 await client.aclose()
 
-    def _deliver(self, wake_id: str) -> None:
+    def _deliver(self, wake_id: str) -> bool:
+        """Offer the job to the target; True when it runs there now."""
         try:
             job_id = job_of(wake_id)
         except ValueError:
             log.warning("ignoring a malformed wake-up %r", wake_id)
-            return
-        self._target.submit(job_id, wake_id)
+            return False
+        return self._target.submit(job_id, wake_id) is not None
 
 
 async def _wait(event: asyncio.Event, *, timeout: float) -> None:

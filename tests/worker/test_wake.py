@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from arq import create_pool
+from arq.connections import RedisSettings
+from arq.constants import job_key_prefix
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +24,7 @@ from introspect.store.repositories import jobs
 from introspect.store.repositories.jobs import Lease
 from introspect.testing.scripted_models import Script
 from introspect.worker.core import WorkerCore
+from introspect.worker.dispatch import RUN_JOB_FUNCTION
 from introspect.worker.wake import WakeListConsumer, job_of, new_wake_id, push_wakeup, wake_list_key
 from tests.worker.harness import job_status, start_worker, wait_for
 
@@ -115,19 +119,26 @@ def test_the_consumer_pops_only_what_its_worker_can_run(
         consumer = WakeListConsumer(redis_url, QUEUE, core, block_seconds=0.2)
         loop = asyncio.get_running_loop()
         core.on_slot_free = lambda: loop.call_soon_threadsafe(consumer.slot_freed)
+        arq = await create_pool(RedisSettings.from_dsn(redis_url), default_queue_name=QUEUE)
+        wake_ids = [new_wake_id(job_id) for job_id in job_ids]
+        for wake_id in wake_ids:  # what ArqDispatcher does, arq's copy first here
+            await arq.enqueue_job(RUN_JOB_FUNCTION, str(job_of(wake_id)), _job_id=wake_id)
+            await push_wakeup(client_async, QUEUE, wake_id)
         task = asyncio.create_task(consumer.run(stop))
-        for job_id in job_ids:
-            await push_wakeup(client_async, QUEUE, new_wake_id(job_id))
         await asyncio.sleep(0.5)
-        # One slot: one job taken, the other two left on the list for any other worker.
+        # One slot: one job taken, its arq copy withdrawn; the other two left for any other worker.
         assert runs.started == job_ids[:1]
         assert client.llen(wake_list_key(QUEUE)) == 2
+        assert [client.zscore(QUEUE, w) is not None for w in wake_ids] == [False, True, True]
+        assert not client.exists(job_key_prefix + wake_ids[0])
         runs.release.set()
         deadline = time.monotonic() + 10
         while len(runs.started) < 3 and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
         stop.set()
         await task
+        await arq.aclose()
+        assert client.zcard(QUEUE) == 0
 
     from redis.asyncio import Redis
 

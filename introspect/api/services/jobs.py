@@ -67,7 +67,9 @@ def create_job(
         )
         if outcome.created:
             events.append_event(session, outcome.job.id, "status", {"status": "queued"})
-        resource = _resources(session, [outcome.job])[0]
+            resource = _resource(outcome.job, None, 0)  # a new job has no trajectory yet
+        else:
+            resource = _resources(session, [outcome.job])[0]
     return Created(job=resource, created=outcome.created)
 
 

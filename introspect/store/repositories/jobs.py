@@ -87,13 +87,15 @@ def create_job(
         api_key_id=api_key_id,
         api_key_scope=scope,
     )
+    if idempotency_key is None:  # nothing to race on: no savepoint (two round trips) needed
+        session.add(job)
+        session.flush()
+        return CreateOutcome(job=job, created=True)
     try:
         with session.begin_nested():
             session.add(job)
             session.flush()
     except IntegrityError:
-        if idempotency_key is None:
-            raise
         existing = _by_idempotency(session, scope, idempotency_key)
         if existing is None:
             raise
