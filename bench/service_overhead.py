@@ -201,7 +201,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="sequential jobs per side")
     parser.add_argument("--jobs", type=int, default=300, help="jobs in each throughput phase")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients in the throughput phase")
-    parser.add_argument("--worker-concurrency", type=int, default=8)
+    parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=Settings().worker_concurrency,
+        help="jobs each worker process runs at once (default: the service's own default)",
+    )
     parser.add_argument(
         "--worker-processes",
         type=int,
