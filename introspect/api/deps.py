@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.api.auth import Authenticator, AuthError, Caller
@@ -15,6 +16,10 @@ from introspect.worker.dispatch import JobDispatcher
 
 def _session_factory(request: Request) -> sessionmaker[Session]:
     return request.app.state.session_factory
+
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.engine
 
 
 def _settings(request: Request) -> Settings:
@@ -38,6 +43,7 @@ def _caller(request: Request, authorization: Annotated[str | None, Header()] = N
 
 
 SessionFactoryDep = Annotated[sessionmaker[Session], Depends(_session_factory)]
+EngineDep = Annotated[Engine, Depends(_engine)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DispatcherDep = Annotated[JobDispatcher, Depends(_dispatcher)]
 CallerDep = Annotated[Caller, Depends(_caller)]

@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, Table, and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from introspect.store.models import JobEvent
+from introspect.store.models import Job, JobEvent
 from introspect.store.types import utcnow
 
 _EVENTS = cast(Table, JobEvent.__table__)
+_JOBS = cast(Table, Job.__table__)
 _APPEND = insert(_EVENTS).returning(_EVENTS.c.id)  # built once: see append_event
+# The job's status and its next events in one statement (LEFT JOIN: a job without new events still
+# gives its status row): an SSE stream runs it after every wake-up.
+_STATUS_AND_EVENTS_AFTER = (
+    select(_JOBS.c.status, _EVENTS.c.id, _EVENTS.c.type, _EVENTS.c.data)
+    .select_from(
+        _JOBS.outerjoin(_EVENTS, and_(_EVENTS.c.job_id == _JOBS.c.id, _EVENTS.c.id > bindparam("b_after")))
+    )
+    .where(_JOBS.c.id == bindparam("b_job_id"))
+    .order_by(_EVENTS.c.id)
+    .limit(bindparam("b_limit"))
+)
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    id: int
+    type: str
+    data: dict[str, Any]
 
 
 def append_event(session: Session, job_id: uuid.UUID, type: str, data: dict[str, Any]) -> JobEvent:
@@ -29,13 +48,14 @@ def append_event(session: Session, job_id: uuid.UUID, type: str, data: dict[str,
     return JobEvent(id=event_id, job_id=job_id, type=type, data=data, created_at=created_at)
 
 
-def events_after(
-    session: Session, job_id: uuid.UUID, after_id: int = 0, limit: int = 500
-) -> Sequence[JobEvent]:
-    stmt = (
-        select(JobEvent)
-        .where(JobEvent.job_id == job_id, JobEvent.id > after_id)
-        .order_by(JobEvent.id)
-        .limit(limit)
-    )
-    return session.scalars(stmt).all()
+def status_and_events_after(
+    conn: Connection, job_id: uuid.UUID, after_id: int = 0, limit: int = 500
+) -> tuple[str | None, list[LoggedEvent]]:
+    """The job's status (None: no such job) and up to ``limit`` of its events after ``after_id``,
+    in one Core statement: no ORM objects, one round trip on an autocommit connection."""
+    rows = conn.execute(
+        _STATUS_AND_EVENTS_AFTER, {"b_job_id": job_id, "b_after": after_id, "b_limit": limit}
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0].status, [LoggedEvent(r.id, r.type, r.data) for r in rows if r.id is not None]
