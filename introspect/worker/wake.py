@@ -5,10 +5,10 @@ waits on average half its poll interval before any worker sees it -- for a fast 
 latency. So the API also pushes the job's *wake id* (its arq job id, ``<job uuid>:<nonce>``) on a
 list, and each worker blocks on ``BRPOP`` only while it has a free slot: exactly one worker gets
 each wake-up, at once, and a busy worker leaves it to the others. arq still delivers the same wake
-id later; a worker that took a job from the list takes arq's copy off arq's queue (when it is there
-already: the API pushes the wake-up first), and ``WorkerCore.submit`` remembers the wake ids it
-accepted and drops any copy that still arrives without touching the database. A lost wake-up
-costs latency only: arq, then the Postgres poll, still run the job.
+id later; a worker that took a job from the list takes arq's copy off arq's queue (the API enqueues
+it before pushing the wake-up), and ``WorkerCore.submit`` remembers the wake ids it accepted and
+drops any copy arq delivered anyway without touching the database. A lost wake-up costs latency
+only: arq, then the Postgres poll, still run the job.
 """
 
 from __future__ import annotations
