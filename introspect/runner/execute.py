@@ -62,9 +62,11 @@ def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> _Prepared:
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
         spec = parse_job(job.graph, dict(job.input), dict(job.config or {}), deps.settings)
-        trajectory = None if _first_run(lease) else trajectories.trajectory_for_job(session, job_id)
-        if trajectory is None:
-            trajectory = trajectories.create_trajectory(
+        existing = None if _first_run(lease) else trajectories.trajectory_for_job(session, job_id)
+        if existing is not None:
+            trajectory_id = existing.id
+        else:
+            trajectory_id = trajectories.insert_trajectory(
                 session,
                 graph=spec.graph,
                 task_prompt=spec.prompt,
@@ -74,7 +76,7 @@ def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> _Prepared:
                 verifier=None if spec.verifier is None else spec.verifier.to_json(),
                 meta={"config": dict(job.config or {})},
             )
-        prepared = _Prepared(spec, trajectory.id, job.resume_value, job.cancel_requested)
+        prepared = _Prepared(spec, trajectory_id, job.resume_value, job.cancel_requested)
         running = None
         if not job.cancel_requested:
             running = event_payload(events.append_event(session, job_id, "status", {"status": "running"}))

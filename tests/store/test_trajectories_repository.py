@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.models import Turn, Verification
+from introspect.store.models import Trajectory, Turn, Verification
 from introspect.store.repositories.trajectories import (
     CritiqueData,
     RewardData,
@@ -15,6 +17,7 @@ from introspect.store.repositories.trajectories import (
     create_trajectory,
     finish_trajectory,
     get_trajectory_detail,
+    insert_trajectory,
     list_rewards,
     record_turn,
 )
@@ -69,3 +72,26 @@ def test_finish_trajectory_sets_outcome(session_factory: sessionmaker[Session]) 
         detail = get_trajectory_detail(s, traj.id)
         assert detail is not None and detail.success and detail.stop_reason == "verified"
         assert detail.finished_at is not None
+
+
+def test_insert_trajectory_writes_what_create_trajectory_does(session_factory: sessionmaker[Session]) -> None:
+    fields: dict[str, Any] = {
+        "graph": "self_critique",
+        "task_prompt": "What is 2+2?",
+        "task_messages": [{"role": "user", "content": "What is 2+2?"}],
+        "reference": "4",
+        "verifier": {"name": "numeric"},
+        "meta": {"config": {"max_turns": 3}},
+    }
+    with transaction(session_factory) as s:
+        by_orm = create_trajectory(s, **fields).id
+        by_core = insert_trajectory(s, **fields)
+    columns = (
+        "graph", "task_prompt", "task_messages", "task_hash", "reference", "verifier", "meta", "models",
+        "total_tokens", "total_latency_ms", "finished_at", "job_id",
+    )  # fmt: skip
+    with transaction(session_factory) as s:
+        orm_row, core_row = s.get(Trajectory, by_orm), s.get(Trajectory, by_core)
+        assert orm_row is not None and core_row is not None and by_orm != by_core
+        assert {c: getattr(core_row, c) for c in columns} == {c: getattr(orm_row, c) for c in columns}
+        assert core_row.meta == {"config": {"max_turns": 3}} and core_row.created_at is not None

@@ -29,6 +29,7 @@ _TRAJECTORIES = cast(Table, Trajectory.__table__)
 _LOCK_UNFINISHED = (
     select(_TRAJECTORIES.c.finished_at).where(_TRAJECTORIES.c.id == bindparam("b_id")).with_for_update()
 )
+_INSERT_TRAJECTORY = insert(_TRAJECTORIES)
 _TURN_IDS = select(_TURNS.c.index, _TURNS.c.id).where(_TURNS.c.trajectory_id == bindparam("b_id"))
 _FINISH = (
     update(_TRAJECTORIES)
@@ -129,19 +130,53 @@ def create_trajectory(
     trajectory_id: uuid.UUID | None = None,
 ) -> Trajectory:
     traj = Trajectory(
-        id=trajectory_id or uuid.uuid4(),
-        job_id=job_id,
-        graph=graph,
-        task_prompt=task_prompt,
-        task_messages=task_messages or [],
-        task_hash=task_hash(task_prompt, task_messages),
-        reference=reference,
-        verifier=verifier,
-        meta=meta or {},
+        **_new_trajectory(graph, task_prompt, job_id, task_messages, reference, verifier, meta, trajectory_id)
     )
     session.add(traj)
     session.flush()
     return traj
+
+
+def insert_trajectory(
+    session: Session,
+    *,
+    graph: str,
+    task_prompt: str,
+    job_id: uuid.UUID | None = None,
+    task_messages: list[Any] | None = None,
+    reference: str | None = None,
+    verifier: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> uuid.UUID:
+    """``create_trajectory`` for a caller that needs only the id (a worker starting a job): one Core
+    INSERT, no ORM object and unit-of-work flush (which were most of a job's start-up cost)."""
+    row = _new_trajectory(graph, task_prompt, job_id, task_messages, reference, verifier, meta, None)
+    row["metadata"] = row.pop("meta")  # the column's name; ``meta`` is the ORM attribute's
+    session.connection().execute(_INSERT_TRAJECTORY, row)
+    return cast(uuid.UUID, row["id"])
+
+
+def _new_trajectory(
+    graph: str,
+    task_prompt: str,
+    job_id: uuid.UUID | None,
+    task_messages: list[Any] | None,
+    reference: str | None,
+    verifier: dict[str, Any] | None,
+    meta: dict[str, Any] | None,
+    trajectory_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    return {
+        "id": trajectory_id or uuid.uuid4(),
+        "job_id": job_id,
+        "graph": graph,
+        "task_prompt": task_prompt,
+        "task_messages": task_messages or [],
+        "task_hash": task_hash(task_prompt, task_messages),
+        "reference": reference,
+        "verifier": verifier,
+        "meta": meta or {},
+    }
 
 
 def trajectory_for_job(session: Session, job_id: uuid.UUID) -> Trajectory | None:
