@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langgraph.types import Command
+from sqlalchemy.orm import Session
 
 from introspect.runner.assemble import build_context, initial_input
 from introspect.runner.deps import RunnerDeps
@@ -22,7 +23,7 @@ from introspect.runner.recorder import DbRecorder, event_payload, job_result
 from introspect.runner.spec import JobSpec, parse_job
 from introspect.store.engine import transaction
 from introspect.store.repositories import events, jobs, trajectories
-from introspect.store.repositories.jobs import Lease
+from introspect.store.repositories.jobs import Claim, Lease
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,15 @@ class JobOutcome:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Started:
+    """A job logged as running (or found cancelled) with its trajectory, ready for its graph to run.
+    ``running_event`` is published once the transaction that wrote it has committed."""
+
     spec: JobSpec
     trajectory_id: uuid.UUID
     resume_value: Any
     cancel_requested: bool
+    running_event: dict[str, Any] | None
 
 
 def _first_run(lease: Lease) -> bool:
@@ -53,7 +58,16 @@ def _first_run(lease: Lease) -> bool:
     return lease.version == 1
 
 
-def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> _Prepared:
+def start_claimed(session: Session, claim: Claim, deps: RunnerDeps) -> Started:
+    """``_prepare`` inside the transaction that claimed the job (a worker's): the claim's UPDATE
+    holds the row lock and read the fields, so there is nothing to fence or select -- one
+    transaction per job start instead of two."""
+    return _start(
+        session, claim.lease, claim.graph, claim.input, claim.config, claim.resume_value, False, deps
+    )
+
+
+def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> Started:
     """Parse the job, find (or create) its trajectory and, unless it is to be cancelled, log it as
     running -- in one fenced transaction (a fast job's cost is mostly its transactions)."""
     with transaction(deps.session_factory) as session:
@@ -61,28 +75,41 @@ def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> _Prepared:
         job = jobs.run_fields(session, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
-        spec = parse_job(job.graph, dict(job.input), dict(job.config or {}), deps.settings)
-        existing = None if _first_run(lease) else trajectories.trajectory_for_job(session, job_id)
-        if existing is not None:
-            trajectory_id = existing.id
-        else:
-            trajectory_id = trajectories.insert_trajectory(
-                session,
-                graph=spec.graph,
-                task_prompt=spec.prompt,
-                job_id=job_id,
-                task_messages=spec.messages or [],
-                reference=spec.reference,
-                verifier=None if spec.verifier is None else spec.verifier.to_json(),
-                meta={"config": dict(job.config or {})},
-            )
-        prepared = _Prepared(spec, trajectory_id, job.resume_value, job.cancel_requested)
-        running = None
-        if not job.cancel_requested:
-            running = event_payload(events.append_event(session, job_id, "status", {"status": "running"}))
-    if running is not None and deps.notify is not None:
-        deps.notify(job_id, running)
-    return prepared
+        return _start(
+            session, lease, job.graph, job.input, job.config, job.resume_value, job.cancel_requested, deps
+        )
+
+
+def _start(
+    session: Session,
+    lease: Lease,
+    graph: str,
+    input: dict[str, Any],
+    config: dict[str, Any] | None,
+    resume_value: Any,
+    cancel_requested: bool,
+    deps: RunnerDeps,
+) -> Started:
+    job_id = lease.job_id
+    spec = parse_job(graph, dict(input), dict(config or {}), deps.settings)
+    existing = None if _first_run(lease) else trajectories.trajectory_for_job(session, job_id)
+    if existing is not None:
+        trajectory_id = existing.id
+    else:
+        trajectory_id = trajectories.insert_trajectory(
+            session,
+            graph=spec.graph,
+            task_prompt=spec.prompt,
+            job_id=job_id,
+            task_messages=spec.messages or [],
+            reference=spec.reference,
+            verifier=None if spec.verifier is None else spec.verifier.to_json(),
+            meta={"config": dict(config or {})},
+        )
+    running = None
+    if not cancel_requested:
+        running = event_payload(events.append_event(session, job_id, "status", {"status": "running"}))
+    return Started(spec, trajectory_id, resume_value, cancel_requested, running)
 
 
 def _finish(deps: RunnerDeps, lease: Lease, status: str, result: dict[str, Any] | None) -> None:
@@ -116,15 +143,20 @@ def _first_input(snapshot: Any, spec: JobSpec, resume_value: Any) -> Any:
     return initial_input(spec)
 
 
-def execute_job(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> JobOutcome:
+def execute_job(
+    job_id: uuid.UUID, lease: Lease, deps: RunnerDeps, started: Started | None = None
+) -> JobOutcome:
     """Run (or continue, or resume) a job whose lease the caller holds; see the module docstring.
+    ``started``: what ``start_claimed`` returned in the claim's transaction (None: start it here).
 
     Returns the status written with ``jobs.finish_job`` (succeeded, waiting_human, cancelled), or
     ``running`` when ``deps.should_stop()`` ended the run at a node boundary (nothing is written:
     the caller hands the lease back). ``StaleLeaseError`` propagates having written nothing; any
     other error propagates for the worker to count the attempt, the checkpoint keeping the progress.
     """
-    prepared = _prepare(job_id, lease, deps)
+    prepared = started or _prepare(job_id, lease, deps)
+    if prepared.running_event is not None and deps.notify is not None:
+        deps.notify(job_id, prepared.running_event)
     spec, trajectory_id = prepared.spec, prepared.trajectory_id
     if prepared.cancel_requested:
         _finish(deps, lease, "cancelled", None)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
 from introspect.store.repositories import jobs
-from introspect.store.repositories.jobs import Lease, StaleLeaseError
+from introspect.store.repositories.jobs import Claim, Lease, StaleLeaseError
 from introspect.worker.job_watch import JobWatch
 from introspect.worker.leases import LeaseKeeper
 
@@ -30,9 +30,13 @@ log = logging.getLogger(__name__)
 
 _REMEMBERED_WAKEUPS = 10_000
 
-# Runs a claimed job; returns True when it settled the job (finished it, or parked it waiting for a
-# person) and False when it returned early -- asked to stop -- with the job still leased to us.
-JobExecutor = Callable[[uuid.UUID, Lease], bool]
+# Runs inside the transaction that claims a job (so starting a job costs one transaction, not two);
+# what it returns is handed to the executor once that transaction has committed.
+JobStarter = Callable[[Session, Claim], object]
+# Runs a claimed job (with what the starter returned, or None without one); returns True when it
+# settled the job (finished it, or parked it waiting for a person) and False when it returned early
+# -- asked to stop -- with the job still leased to us.
+JobExecutor = Callable[[uuid.UUID, Lease, object], bool]
 
 
 class WorkerCore:
@@ -49,9 +53,11 @@ class WorkerCore:
         sweep_seconds: float,
         max_attempts: int,
         cancel_poll_seconds: float = 0.1,
+        start: JobStarter | None = None,
     ) -> None:
         self._factory = factory
         self._execute = execute
+        self._start = start
         self.owner = owner
         self._lease_seconds = lease_seconds
         self._poll_seconds = poll_seconds
@@ -165,13 +171,13 @@ class WorkerCore:
     # one job -------------------------------------------------------------------------------------
     def _process(self, job_id: uuid.UUID) -> None:
         claimed_at = time.monotonic()
-        with transaction(self._factory) as session:
-            lease = jobs.claim_job(session, job_id, self.owner, self._lease_seconds)
-        if lease is None:
+        claimed = self._claim_and_start(job_id)
+        if claimed is None:
             return
+        lease, started = claimed
         self.leases.hold(lease, claimed_at)
         try:
-            settled = self._execute(job_id, lease)
+            settled = self._execute(job_id, lease, started)
         except StaleLeaseError:
             log.warning("job %s: lease %s taken over; this run's writes were refused", job_id, lease.version)
             return
@@ -182,6 +188,27 @@ class WorkerCore:
             self.leases.drop(lease)
         if not settled:  # a settled job's row is final already: no transaction to hand it back
             self._hand_back(lease)
+
+    def _claim_and_start(self, job_id: uuid.UUID) -> tuple[Lease, object] | None:
+        lease: Lease | None = None
+        try:
+            with transaction(self._factory) as session:
+                claim = jobs.claim_job_to_run(session, job_id, self.owner, self._lease_seconds)
+                if claim is None:
+                    return None
+                lease = claim.lease
+                return lease, None if self._start is None else self._start(session, claim)
+        except Exception as exc:
+            if lease is None:
+                raise  # the claim itself failed (database away): the poll offers the job again
+            failure = exc
+        # The start failed (a job its graph can no longer parse, say) and took the claim down with
+        # it: claim again on its own, so that the attempt counts and a poison job ends failed.
+        with transaction(self._factory) as session:
+            lease = jobs.claim_job(session, job_id, self.owner, self._lease_seconds)
+        if lease is not None:
+            self._settle_error(lease, failure)
+        return None
 
     def _hand_back(self, lease: Lease) -> None:
         """The executor returned with the job still running under our lease: we were asked to stop."""

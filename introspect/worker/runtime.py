@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.config import Settings
 from introspect.runner import RunnerDeps, default_model_provider, execute_job, make_checkpointer
-from introspect.store.repositories.jobs import Lease
+from introspect.runner.execute import Started, start_claimed
+from introspect.store.repositories.jobs import Claim, Lease
 from introspect.worker.core import WorkerCore
 from introspect.worker.fenced_checkpointer import FencedCheckpointer
 from introspect.worker.notify import RedisNotifier
@@ -32,9 +33,14 @@ def start_worker_runtime(
     with make_checkpointer(settings.resolved_database_url) as raw_checkpointer:
         deps: RunnerDeps | None = None
 
-        def execute(job_id: uuid.UUID, lease: Lease) -> bool:
+        def start(session: Session, claim: Claim) -> Started:
             assert deps is not None, "jobs are only submitted after start()"
-            return execute_job(job_id, lease, deps).settled
+            return start_claimed(session, claim, deps)
+
+        def execute(job_id: uuid.UUID, lease: Lease, started: object) -> bool:
+            assert deps is not None, "jobs are only submitted after start()"
+            assert isinstance(started, Started)
+            return execute_job(job_id, lease, deps, started).settled
 
         core = WorkerCore(
             factory,
@@ -48,6 +54,7 @@ def start_worker_runtime(
             sweep_seconds=settings.sweep_seconds,
             max_attempts=settings.max_attempts,
             cancel_poll_seconds=settings.cancel_poll_seconds,
+            start=start,
         )
         deps = RunnerDeps(
             session_factory=factory,

@@ -44,7 +44,7 @@ def test_poll_sees_cancels_of_held_jobs_only(session_factory: sessionmaker[Sessi
 def test_the_worker_polls_the_watch_and_picks_up_a_cancel(session_factory: sessionmaker[Session]) -> None:
     core = WorkerCore(
         session_factory,
-        lambda job_id, lease: True,
+        lambda job_id, lease, started: True,
         owner="watch-test",
         concurrency=1,
         lease_seconds=60,

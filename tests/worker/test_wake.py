@@ -52,7 +52,7 @@ class _Runs:
         self.started: list[uuid.UUID] = []
         self.release = threading.Event()
 
-    def __call__(self, job_id: uuid.UUID, lease: Lease) -> bool:
+    def __call__(self, job_id: uuid.UUID, lease: Lease, started: object) -> bool:
         self.started.append(job_id)
         self.release.wait(30)
         with transaction(self.factory) as session:

@@ -151,8 +151,26 @@ def list_jobs(
     return session.scalars(stmt).all()
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A lease just taken, with what running the job needs (read by the claim's own UPDATE). A job
+    with a cancel request is never claimed, and the claim's transaction holds the row lock."""
+
+    lease: Lease
+    graph: str
+    input: dict[str, Any]
+    config: dict[str, Any]
+    resume_value: Any
+
+
 def claim_job(session: Session, job_id: uuid.UUID, owner: str, lease_seconds: float) -> Lease | None:
     """Take the lease if the job is claimable (queued, or running with an expired lease)."""
+    claim = claim_job_to_run(session, job_id, owner, lease_seconds)
+    return None if claim is None else claim.lease
+
+
+def claim_job_to_run(session: Session, job_id: uuid.UUID, owner: str, lease_seconds: float) -> Claim | None:
+    """``claim_job`` returning the job's graph, input, config and pending human answer too."""
     now = utcnow()
     claimable = or_(
         Job.status == "queued",
@@ -170,12 +188,13 @@ def claim_job(session: Session, job_id: uuid.UUID, owner: str, lease_seconds: fl
             started_at=now,
             updated_at=now,
         )
-        .returning(Job.lease_version)
+        .returning(Job.lease_version, Job.graph, Job.input, Job.config, Job.resume_value)
     )
-    version = session.execute(stmt).scalar_one_or_none()
-    if version is None:
+    row = session.execute(stmt).first()
+    if row is None:
         return None
-    return Lease(job_id=job_id, owner=owner, version=version)
+    lease = Lease(job_id=job_id, owner=owner, version=row.lease_version)
+    return Claim(lease, row.graph, row.input, row.config or {}, row.resume_value)
 
 
 def renew_lease(session: Session, lease: Lease, lease_seconds: float) -> bool:

@@ -1,0 +1,97 @@
+"""The WorkerCore starts a job in the transaction that claims it, and counts a start that fails."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from introspect.store.engine import transaction
+from introspect.store.models import JobEvent
+from introspect.store.repositories import events, jobs
+from introspect.store.repositories.jobs import Claim, Lease
+from introspect.worker.core import WorkerCore
+
+
+def _core(factory: sessionmaker[Session], start: Any, execute: Any) -> WorkerCore:
+    return WorkerCore(
+        factory,
+        execute,
+        owner="core-test",
+        concurrency=1,
+        lease_seconds=60,
+        heartbeat_seconds=5,
+        poll_seconds=3600,
+        sweep_seconds=3600,
+        max_attempts=2,
+        start=start,
+    )
+
+
+def _queued_job(factory: sessionmaker[Session]) -> uuid.UUID:
+    with transaction(factory) as session:
+        return jobs.create_job(session, graph="self_critique", input={"prompt": "q"}, config={"x": 1}).job.id
+
+
+def test_the_start_runs_in_the_claim_transaction_and_its_result_reaches_the_executor(
+    session_factory: sessionmaker[Session],
+) -> None:
+    seen: list[Any] = []
+
+    def start(session: Session, claim: Claim) -> str:
+        seen.append((claim.graph, claim.input, claim.config, claim.resume_value, claim.lease.version))
+        events.append_event(session, claim.lease.job_id, "status", {"status": "running"})
+        return "started"
+
+    def execute(job_id: uuid.UUID, lease: Lease, started: object) -> bool:
+        seen.append(started)
+        with transaction(session_factory) as session:
+            jobs.finish_job(session, lease, status="succeeded", result={})
+        return True
+
+    core = _core(session_factory, start, execute)
+    job_id = _queued_job(session_factory)
+    try:
+        future = core.submit(job_id)
+        assert future is not None
+        future.result(timeout=10)
+    finally:
+        core.shutdown()
+    assert seen == [("self_critique", {"prompt": "q"}, {"x": 1}, None, 1), "started"]
+    with transaction(session_factory) as session:
+        job = jobs.get_job(session, job_id)
+        assert job is not None and (job.status, job.attempts) == ("succeeded", 1)
+        assert [e.type for e in events_of(session, job_id)] == ["status"]
+
+
+def test_a_failing_start_counts_as_an_attempt_and_a_poison_job_ends_failed(
+    session_factory: sessionmaker[Session],
+) -> None:
+    ran: list[uuid.UUID] = []
+
+    def start(session: Session, claim: Claim) -> None:
+        events.append_event(session, claim.lease.job_id, "status", {"status": "running"})
+        raise ValueError("unknown graph 'gone'")
+
+    core = _core(session_factory, start, lambda job_id, lease, started: ran.append(job_id) or True)
+    job_id = _queued_job(session_factory)
+    try:
+        for expected in (("queued", 1), ("failed", 2)):
+            future = core.submit(job_id)
+            assert future is not None
+            future.result(timeout=10)
+            with transaction(session_factory) as session:
+                job = jobs.get_job(session, job_id)
+                assert job is not None and (job.status, job.attempts) == expected
+                assert job.error is not None and "unknown graph 'gone'" in job.error
+                # The failed start's writes were rolled back with it.
+                assert events_of(session, job_id) == []
+    finally:
+        core.shutdown()
+    assert ran == []
+
+
+def events_of(session: Session, job_id: uuid.UUID) -> list[Any]:
+    return list(session.scalars(select(JobEvent).where(JobEvent.job_id == job_id)).all())
