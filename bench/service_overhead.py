@@ -198,7 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=30, help="sequential jobs per side")
+    parser.add_argument("--runs", type=int, default=60, help="sequential jobs per side")
     parser.add_argument("--jobs", type=int, default=600, help="jobs in each throughput phase")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients in the throughput phase")
     parser.add_argument(
