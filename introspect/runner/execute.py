@@ -112,13 +112,16 @@ def _start(
     return Started(spec, trajectory_id, resume_value, cancel_requested, running)
 
 
-def _finish(deps: RunnerDeps, lease: Lease, status: str, result: dict[str, Any] | None) -> None:
+def _finish(
+    deps: RunnerDeps, lease: Lease, status: str, result: dict[str, Any] | None, prev_event: int | None
+) -> None:
+    """Settle the job; ``prev_event``: the id of the last event the run published (see event_payload)."""
     with transaction(deps.session_factory) as session:
         jobs.fence(session, lease)
         jobs.finish_job(session, lease, status=status, result=result)
-        payload = event_payload(events.append_event(session, lease.job_id, "status", {"status": status}))
+        event = events.append_event(session, lease.job_id, "status", {"status": status})
     if deps.notify is not None:
-        deps.notify(lease.job_id, payload)
+        deps.notify(lease.job_id, event_payload(event, prev=prev_event))
 
 
 def _result(values: dict[str, Any], trajectory_id: uuid.UUID) -> dict[str, Any]:
@@ -158,11 +161,19 @@ def execute_job(
     if prepared.running_event is not None and deps.notify is not None:
         deps.notify(job_id, prepared.running_event)
     spec, trajectory_id = prepared.spec, prepared.trajectory_id
+    running_id = None if prepared.running_event is None else int(prepared.running_event["id"])
     if prepared.cancel_requested:
-        _finish(deps, lease, "cancelled", None)
+        _finish(deps, lease, "cancelled", None, running_id)
         return JobOutcome(job_id, "cancelled", trajectory_id)
     recorder = DbRecorder(
-        deps.session_factory, lease, trajectory_id, deps.notify, deps.should_stop, deps.watch, settle_job=True
+        deps.session_factory,
+        lease,
+        trajectory_id,
+        deps.notify,
+        deps.should_stop,
+        deps.watch,
+        settle_job=True,
+        last_event_id=running_id,
     )
     graph = GRAPHS[spec.graph].compiled(deps.checkpointer)
     config: Any = {"configurable": {"thread_id": str(job_id)}}
@@ -180,7 +191,7 @@ def execute_job(
                 durability="sync",
             )
         except RunCancelled:
-            _finish(deps, lease, "cancelled", None)
+            _finish(deps, lease, "cancelled", None, recorder.last_event_id)
             return JobOutcome(job_id, "cancelled", trajectory_id)
         except RunHandedBack:
             return JobOutcome(job_id, "running", trajectory_id)
@@ -189,14 +200,14 @@ def execute_job(
     if isinstance(output, dict) and output.get("result") is not None and "__interrupt__" not in output:
         # A run that finished returns the final state: no need to read the checkpoint back.
         result = _result(output, trajectory_id)
-        _finish(deps, lease, "succeeded", result)
+        _finish(deps, lease, "succeeded", result, recorder.last_event_id)
         return JobOutcome(job_id, "succeeded", trajectory_id, result)
     snapshot = graph.get_state(config)
     if snapshot.interrupts:
         value = snapshot.interrupts[0].value
         waiting = {"interrupt": value, "trajectory_id": str(trajectory_id)}
-        _finish(deps, lease, "waiting_human", waiting)
+        _finish(deps, lease, "waiting_human", waiting, recorder.last_event_id)
         return JobOutcome(job_id, "waiting_human", trajectory_id, waiting, value)
     result = _result(dict(snapshot.values), trajectory_id)
-    _finish(deps, lease, "succeeded", result)
+    _finish(deps, lease, "succeeded", result, recorder.last_event_id)
     return JobOutcome(job_id, "succeeded", trajectory_id, result)

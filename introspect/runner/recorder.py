@@ -10,6 +10,7 @@ runs only after commit: a subscriber never hears of a row it cannot read.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,13 +30,19 @@ from introspect.store.repositories.trajectories import RewardData, TurnData
 Notify = Callable[[uuid.UUID, dict[str, Any]], None]
 
 
-def event_payload(event: Any) -> dict[str, Any]:
-    return {
+def event_payload(event: Any, prev: int | None = None) -> dict[str, Any]:
+    """What is published for a committed event. ``prev`` -- the id of the job's event published just
+    before it by the same run -- lets an SSE stream that delivered exactly that one pass this one on
+    without reading the log (see ``introspect.api.routes.events``)."""
+    payload = {
         "id": event.id,
         "type": event.type,
         "data": event.data,
         "created_at": event.created_at.isoformat(),
     }
+    if prev is not None:
+        payload["prev"] = prev
+    return payload
 
 
 def turn_finished_data(turn: TurnData) -> dict[str, Any]:
@@ -79,6 +86,7 @@ class DbRecorder:
         watch: JobWatch | None = None,
         *,
         settle_job: bool = False,
+        last_event_id: int | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.lease = lease
@@ -89,12 +97,19 @@ class DbRecorder:
         self.watch = watch
         self.settle_job = settle_job
         self.settled_result: dict[str, Any] | None = None
+        # The id of the last event this run published (``last_event_id``: the 'running' event the
+        # run started with). Nodes of one step may run in parallel threads: a write and its publish
+        # happen under one lock, so the ids the payloads chain through are in commit order.
+        self.last_event_id = last_event_id
+        self._events_lock = threading.Lock()
 
-    def _publish(self, payloads: Sequence[dict[str, Any]]) -> None:
-        if self.notify is None:
-            return
-        for payload in payloads:
-            self.notify(self.job_id, payload)
+    def _publish(self, committed: Sequence[Any]) -> None:
+        """Publish committed events in order, each naming the one published before it."""
+        for event in committed:
+            payload = event_payload(event, prev=self.last_event_id)
+            self.last_event_id = event.id
+            if self.notify is not None:
+                self.notify(self.job_id, payload)
 
     def check(self) -> None:
         if self.should_stop is not None and self.should_stop():
@@ -115,31 +130,41 @@ class DbRecorder:
             raise RunCancelled(f"job {self.job_id} was cancelled")
 
     def append(self, type: str, data: dict[str, Any]) -> None:
-        with transaction(self.session_factory) as session:
-            jobs.fence(session, self.lease)
-            payload = event_payload(events.append_event(session, self.job_id, type, data))
-        self._publish([payload])
+        with self._events_lock:
+            with transaction(self.session_factory) as session:
+                jobs.fence(session, self.lease)
+                event = events.append_event(session, self.job_id, type, data)
+            self._publish([event])
 
     def turn_started(self, index: int, phase: str) -> None:
         self.append("turn_started", {"index": index, "phase": phase})
 
     def record_turns(self, turns: Sequence[TurnData]) -> None:
-        payloads: list[dict[str, Any]] = []
+        with self._events_lock:
+            self._publish(self._record_turns(turns))
+
+    def _record_turns(self, turns: Sequence[TurnData]) -> list[Any]:
+        committed: list[Any] = []
         with transaction(self.session_factory) as session:
             jobs.fence(session, self.lease)
             for turn in turns:
                 if trajectories.record_turn(session, self.trajectory_id, turn, self.lease.version) is None:
                     continue  # replayed node: already written by an earlier run
-                event = events.append_event(session, self.job_id, "turn_finished", turn_finished_data(turn))
-                payloads.append(event_payload(event))
-        self._publish(payloads)
+                data = turn_finished_data(turn)
+                committed.append(events.append_event(session, self.job_id, "turn_finished", data))
+        return committed
 
     def finish(self, data: FinishData) -> None:
-        settled: tuple[dict[str, Any], dict[str, Any]] | None = None
+        with self._events_lock:
+            self._publish(self._finish(data))
+
+    def _finish(self, data: FinishData) -> list[Any]:
+        committed: list[Any] = []
+        result: dict[str, Any] | None = None
         with transaction(self.session_factory) as session:
             jobs.fence(session, self.lease)
             if not trajectories.lock_unfinished(session, self.trajectory_id):
-                return  # finished by an earlier run of this node: rewards exist already
+                return []  # finished by an earlier run of this node: rewards exist already
             turn_ids = trajectories.turn_ids_by_index(session, self.trajectory_id)
             rewards: list[tuple[RewardData, uuid.UUID | None]] = [
                 (
@@ -171,8 +196,6 @@ class DbRecorder:
                     data.final_answer, data.stop_reason, data.success, self.trajectory_id, data.turns
                 )
                 jobs.finish_job(session, self.lease, status="succeeded", result=result)
-                event = events.append_event(session, self.job_id, "status", {"status": "succeeded"})
-                settled = result, event_payload(event)
-        if settled is not None:
-            self.settled_result = settled[0]
-            self._publish([settled[1]])
+                committed.append(events.append_event(session, self.job_id, "status", {"status": "succeeded"}))
+        self.settled_result = result  # only now: committed
+        return committed

@@ -93,6 +93,19 @@ def test_settling_recorder_finishes_the_job_with_its_trajectory(harness: Harness
     assert statuses.count({"status": "succeeded"}) == 1
 
 
+def test_published_events_name_the_one_published_before(harness: Harness) -> None:
+    published: list[dict[str, Any]] = []
+    recorder, _ = setup(harness, lambda job, event: published.append(event))
+    recorder.settle_job, recorder.last_event_id = True, 7  # 7: the run's 'running' event
+    recorder.turn_started(0, "generate")
+    recorder.record_turns([turn(0, True)])
+    recorder.record_turns([turn(0, True)])  # replayed: nothing written, nothing published
+    recorder.finish(FinishData("a", "verified", True, 1.0, [(0, 1.0)], ["local"], 5, 1.0, 1))
+    assert [e["type"] for e in published] == ["turn_started", "turn_finished", "status"]
+    assert [e["prev"] for e in published] == [7, published[0]["id"], published[1]["id"]]
+    assert recorder.last_event_id == published[-1]["id"]
+
+
 def test_a_stale_lease_refuses_every_write(harness: Harness) -> None:
     recorder, trajectory_id = setup(harness)
     job_id = recorder.job_id

@@ -1,7 +1,9 @@
 """/v1/jobs/{id}/events: Server-Sent Events replayed from the durable event log.
 
 Every event has the job_events row id as its SSE id, so a client reconnecting with ``Last-Event-ID``
-gets exactly what it missed. Redis pub/sub (when configured) only shortens the wait for new rows.
+gets exactly what it missed. Redis pub/sub (when configured) shortens the wait for new rows, and a
+published event that names the stream's last event as its predecessor goes out as published,
+without a read of the log (see ``_following``).
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from introspect.worker.notify import job_channel
 router = APIRouter(tags=["jobs"])
 
 POLL_SECONDS = 0.25
+READ_LIMIT = 500  # events per read of the log
 
 
 def _read(engine: Engine, job_id: uuid.UUID, after: int) -> tuple[str | None, list[dict[str, Any]]]:
     # Autocommit: one round trip per read instead of BEGIN, SELECT, COMMIT -- a stream reads after
     # every wake-up, so for a fast job this was most of the API's CPU.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        status, rows = events.status_and_events_after(conn, job_id, after)
+        status, rows = events.status_and_events_after(conn, job_id, after, READ_LIMIT)
     return status, [{"id": e.id, "event": e.type, "data": e.data} for e in rows]
 
 
@@ -68,12 +71,21 @@ async def job_events(
                 for event in batch:
                     after = event["id"]
                     yield {"id": str(event["id"]), "event": event["event"], "data": json.dumps(event["data"])}
-                if current in TERMINAL_STATUSES and not batch:
-                    return
+                caught_up = len(batch) < READ_LIMIT  # else the read was cut short: read on at once
+                if current in TERMINAL_STATUSES and caught_up:
+                    return  # the read (one snapshot) or event that said so came with everything before it
                 if await request.is_disconnected():
                     return
-                if not batch:
-                    await waiter.wait()
+                if caught_up:
+                    published = await waiter.wait()
+                    if published is not None and _int(published.get("id")) <= after:
+                        batch = []  # delivered already by the read that followed our subscription
+                        continue
+                    following = None if published is None else _following(published, after)
+                    if following is not None:
+                        batch = [following]
+                        current = _status_in(following) or current
+                        continue
                 current, batch = await run_in_threadpool(_read, engine, job_id, after)
                 if current is None:
                     return
@@ -83,8 +95,28 @@ async def job_events(
     return EventSourceResponse(stream(), ping=15)
 
 
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else -1
+
+
+def _following(published: dict[str, Any], after: int) -> dict[str, Any] | None:
+    """The published event as a stream event, if it may go out without reading the log: only when
+    it names the event this stream delivered last as its predecessor (``prev``, set by the run that
+    wrote both), so that no event of the job can lie between them. Anything else -- a run's first
+    event, a missed message, another writer -- sends the stream back to the log (None)."""
+    data = published.get("data")
+    if published.get("prev") != after or _int(published.get("id")) <= after or not isinstance(data, dict):
+        return None
+    return {"id": published["id"], "event": str(published.get("type")), "data": data}
+
+
+def _status_in(event: dict[str, Any]) -> str | None:
+    return str(event["data"].get("status")) if event["event"] == "status" else None
+
+
 class _Waiter:
-    """Sleeps until a pub/sub wake-up or the poll interval, whichever comes first."""
+    """Sleeps until a pub/sub wake-up or the poll interval, whichever comes first; returns the
+    published event (None after a timeout, or without Redis)."""
 
     def __init__(self, redis_url: str | None, job_id: uuid.UUID) -> None:
         self._redis_url = redis_url
@@ -106,17 +138,25 @@ class _Waiter:
                 return False
         return True
 
-    async def wait(self) -> None:
+    async def wait(self) -> dict[str, Any] | None:
         # A subscription made here (Redis came back) may have missed a wake-up: the next wait
-        # after it is bounded by the 1 s timeout, and the caller re-reads the log after each wait.
+        # after it is bounded by the 1 s timeout, and the caller re-reads the log after a timeout.
         if not await self.subscribe():
             await asyncio.sleep(POLL_SECONDS)
-            return
+            return None
         try:
-            await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
         except Exception:  # Redis went away: fall back to polling the event log
             self._pubsub = None
             await asyncio.sleep(POLL_SECONDS)
+            return None
+        if message is None:
+            return None
+        try:
+            published = json.loads(message["data"])
+        except (TypeError, ValueError):
+            return None
+        return published if isinstance(published, dict) else None
 
     async def close(self) -> None:
         if self._pubsub is not None:
