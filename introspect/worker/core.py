@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.repositories import jobs
+from introspect.store.repositories import events, jobs
 from introspect.store.repositories.jobs import Claim, Lease, StaleLeaseError
 from introspect.worker.job_watch import JobWatch
 from introspect.worker.leases import LeaseKeeper
@@ -156,7 +156,8 @@ class WorkerCore:
             if attempts >= self._max_attempts:
                 message = error or f"lease expired {attempts} times (last owner {owner}); giving up"
                 with transaction(self._factory) as session:
-                    jobs.fail_exhausted(session, job_id, self._max_attempts, message)
+                    if jobs.fail_exhausted(session, job_id, self._max_attempts, message):
+                        _log_status(session, job_id, "failed", error=message)
                 log.warning("job %s failed after %s attempts", job_id, attempts)
             else:
                 self.submit(job_id)
@@ -213,14 +214,24 @@ class WorkerCore:
     def _hand_back(self, lease: Lease) -> None:
         """The executor returned with the job still running under our lease: we were asked to stop."""
         with transaction(self._factory) as session:
-            if jobs.release_lease(session, lease, refund_attempt=True):
-                log.info("job %s handed back at a node boundary", lease.job_id)
+            handed_back = jobs.release_lease(session, lease, refund_attempt=True)
+            if handed_back:
+                _log_status(session, lease.job_id, "queued", handed_back=True)
+        if handed_back:
+            log.info("job %s handed back at a node boundary", lease.job_id)
 
     def _settle_error(self, lease: Lease, exc: BaseException) -> None:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         log.error("job %s attempt failed: %s", lease.job_id, error)
         with transaction(self._factory) as session:
             if jobs.attempts_of(session, lease.job_id) >= self._max_attempts:
-                jobs.finish_job(session, lease, status="failed", error=error)
-            else:
-                jobs.release_lease(session, lease, error=error)
+                if jobs.finish_job(session, lease, status="failed", error=error):
+                    _log_status(session, lease.job_id, "failed", error=error)
+            elif jobs.release_lease(session, lease, error=error):
+                _log_status(session, lease.job_id, "queued", retry=True, error=error)
+
+
+def _log_status(session: Session, job_id: uuid.UUID, status: str, **details: object) -> None:
+    """A status change the worker makes outside a run goes into the job's event log too (SSE
+    clients see a failure or a retry; Redis is not told: streams find it on their next read)."""
+    events.append_event(session, job_id, "status", {"status": status, **details})

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.api.app import create_app
 from introspect.config import Settings
 from introspect.store.engine import make_engine, make_session_factory
+from introspect.store.models import JobEvent
 from introspect.testing.scripted_models import Script, read_call_log
 from introspect.testing.servers import start_redis
 from tests.worker.harness import job_status, snapshot, start_worker, turn_indexes, wait_for
@@ -162,6 +164,9 @@ def test_poison_job_ends_failed_after_max_attempts(
     job = api.get(f"/v1/jobs/{job_id}").json()
     assert job["attempts"] == 2
     assert "scripted model failure" in job["error"]
+    with api.stream("GET", f"/v1/jobs/{job_id}/events") as stream:
+        text = "".join(stream.iter_text())
+    assert '"retry": true' in text and '"status": "failed"' in text  # the retry and the failure
 
 
 def test_sigterm_hands_the_job_back_cleanly(
@@ -176,6 +181,9 @@ def test_sigterm_hands_the_job_back_cleanly(
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=30) == 0
     assert job_status(factory, job_id) == "queued"
+    with factory() as session:
+        statuses = [e.data for e in session.scalars(select(JobEvent).where(JobEvent.job_id == job_id))]
+    assert statuses[-1] == {"status": "queued", "handed_back": True}  # SSE clients see it too
     workers.append(
         start_worker(pg_url, redis_url, Script(answers=WRONG_THEN_RIGHT, log_path=str(calls)), log)
     )
