@@ -62,9 +62,12 @@ def start_claimed(session: Session, claim: Claim, deps: RunnerDeps) -> Started:
     """``_prepare`` inside the transaction that claimed the job (a worker's): the claim's UPDATE
     holds the row lock and read the fields, so there is nothing to fence or select -- one
     transaction per job start instead of two."""
-    return _start(
+    started = _start(
         session, claim.lease, claim.graph, claim.input, claim.config, claim.resume_value, False, deps
     )
+    if started.running_event is not None and claim.last_event_id is not None:
+        started.running_event["prev"] = claim.last_event_id  # see event_payload
+    return started
 
 
 def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> Started:

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from introspect.store.engine import transaction
-from introspect.store.repositories import jobs
+from introspect.store.engine import is_postgres, transaction
+from introspect.store.repositories import events, jobs
 from introspect.store.repositories.trajectories import TurnData, create_trajectory, record_turn
 
 
@@ -125,3 +125,28 @@ def test_a_settled_job_is_not_finished_again(session_factory: sessionmaker[Sessi
             {"answer": "42"},
             None,
         )
+
+
+def test_a_claim_reads_what_the_run_needs(session_factory: sessionmaker[Session]) -> None:
+    with transaction(session_factory) as s:
+        job_id = jobs.create_job(
+            s, graph="self_critique", input={"prompt": "p"}, config={"max_turns": 2}
+        ).job.id
+    with transaction(session_factory) as s:
+        claim = jobs.claim_job_to_run(s, job_id, "w1", 60)
+    assert claim is not None
+    assert (claim.graph, claim.input, claim.config, claim.resume_value) == (
+        "self_critique",
+        {"prompt": "p"},
+        {"max_turns": 2},
+        None,
+    )
+    assert (claim.lease.version, claim.last_event_id) == (1, None)  # no events yet
+    with transaction(session_factory) as s:
+        jobs.release_lease(s, claim.lease)
+        events.append_event(s, job_id, "status", {"status": "queued"})
+        last = events.append_event(s, job_id, "status", {"status": "queued", "retry": True})
+    with transaction(session_factory) as s:
+        again = jobs.claim_job_to_run(s, job_id, "w2", 60)
+        expected = last.id if is_postgres(s) else None  # SQLite: not read (see Claim)
+    assert again is not None and (again.lease.version, again.last_event_id) == (2, expected)

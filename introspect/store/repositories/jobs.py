@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from introspect.store.models import TERMINAL_STATUSES, Job
+from introspect.store.engine import is_postgres
+from introspect.store.models import TERMINAL_STATUSES, Job, JobEvent
 from introspect.store.types import utcnow
 
 _JOBS = cast(Table, Job.__table__)
@@ -30,6 +31,13 @@ _FENCE = (
     .values(updated_at=bindparam("b_now"))
 )
 
+_EVENTS = cast(Table, JobEvent.__table__)
+_LAST_EVENT_ID = (
+    select(func.max(_EVENTS.c.id))
+    .where(_EVENTS.c.job_id == _JOBS.c.id)
+    .scalar_subquery()
+    .label("last_event_id")
+)
 _RUN_FIELDS = select(
     _JOBS.c.graph, _JOBS.c.input, _JOBS.c.config, _JOBS.c.resume_value, _JOBS.c.cancel_requested
 ).where(_JOBS.c.id == bindparam("b_id"))
@@ -161,6 +169,10 @@ class Claim:
     input: dict[str, Any]
     config: dict[str, Any]
     resume_value: Any
+    # The job's newest event when claimed: every writer of a job's events holds its row lock, as the
+    # claim does, so the run's first event follows exactly this one. None: no events, or SQLite
+    # (whose RETURNING cannot correlate the subquery; embedded mode publishes no events anyway).
+    last_event_id: int | None = None
 
 
 def claim_job(session: Session, job_id: uuid.UUID, owner: str, lease_seconds: float) -> Lease | None:
@@ -188,13 +200,20 @@ def claim_job_to_run(session: Session, job_id: uuid.UUID, owner: str, lease_seco
             started_at=now,
             updated_at=now,
         )
-        .returning(Job.lease_version, Job.graph, Job.input, Job.config, Job.resume_value)
+        .returning(
+            Job.lease_version,
+            Job.graph,
+            Job.input,
+            Job.config,
+            Job.resume_value,
+            _LAST_EVENT_ID if is_postgres(session) else null().label("last_event_id"),
+        )
     )
     row = session.execute(stmt).first()
     if row is None:
         return None
     lease = Lease(job_id=job_id, owner=owner, version=row.lease_version)
-    return Claim(lease, row.graph, row.input, row.config or {}, row.resume_value)
+    return Claim(lease, row.graph, row.input, row.config or {}, row.resume_value, row.last_event_id)
 
 
 def renew_lease(session: Session, lease: Lease, lease_seconds: float) -> bool:
