@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.config import Settings, get_settings
 from introspect.prompting import PromptLibrary
 from introspect.runner.context import ModelProvider
-from introspect.store.repositories.jobs import Lease
+from introspect.store.repositories.leases import Lease
 
 Notify = Callable[[uuid.UUID, dict[str, Any]], None]
 RetrieverFactory = Callable[[str], BaseRetriever]

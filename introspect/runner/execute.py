@@ -22,8 +22,8 @@ from introspect.runner.graphs import GRAPHS
 from introspect.runner.recorder import DbRecorder, event_payload, job_result
 from introspect.runner.spec import JobSpec, parse_job
 from introspect.store.engine import transaction
-from introspect.store.repositories import events, jobs, trajectories
-from introspect.store.repositories.jobs import Claim, Lease
+from introspect.store.repositories import events, jobs, leases, trajectories
+from introspect.store.repositories.leases import Claim, Lease
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _prepare(job_id: uuid.UUID, lease: Lease, deps: RunnerDeps) -> Started:
     """Parse the job, find (or create) its trajectory and, unless it is to be cancelled, log it as
     running -- in one fenced transaction (a fast job's cost is mostly its transactions)."""
     with transaction(deps.session_factory) as session:
-        jobs.fence(session, lease)
+        leases.fence(session, lease)
         job = jobs.run_fields(session, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
@@ -120,8 +120,8 @@ def _finish(
 ) -> None:
     """Settle the job; ``prev_event``: the id of the last event the run published (see event_payload)."""
     with transaction(deps.session_factory) as session:
-        jobs.fence(session, lease)
-        jobs.finish_job(session, lease, status=status, result=result)
+        leases.fence(session, lease)
+        leases.finish_job(session, lease, status=status, result=result)
         event = events.append_event(session, lease.job_id, "status", {"status": status})
     if deps.notify is not None:
         deps.notify(lease.job_id, event_payload(event, prev=prev_event))
@@ -155,7 +155,7 @@ def execute_job(
     """Run (or continue, or resume) a job whose lease the caller holds; see the module docstring.
     ``started``: what ``start_claimed`` returned in the claim's transaction (None: start it here).
 
-    Returns the status written with ``jobs.finish_job`` (succeeded, waiting_human, cancelled), or
+    Returns the status written with ``leases.finish_job`` (succeeded, waiting_human, cancelled), or
     ``running`` when ``deps.should_stop()`` ended the run at a node boundary (nothing is written:
     the caller hands the lease back). ``StaleLeaseError`` propagates having written nothing; any
     other error propagates for the worker to count the attempt, the checkpoint keeping the progress.

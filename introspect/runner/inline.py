@@ -12,7 +12,7 @@ from introspect.runner.execute import JobOutcome, execute_job
 from introspect.runner.spec import parse_job
 from introspect.store.engine import transaction
 from introspect.store.models import Job
-from introspect.store.repositories import jobs
+from introspect.store.repositories import jobs, leases
 
 # Nobody sweeps an inline job's lease, but it must not look expired while this process runs it.
 INLINE_LEASE_SECONDS = 24 * 3600.0
@@ -24,14 +24,14 @@ def run_inline(graph: str, input: dict[str, Any], config: dict[str, Any], deps: 
         job_id = jobs.create_job(session, graph=graph, input=input, config=config).job.id
     owner = f"inline:{socket.gethostname()}:{os.getpid()}"
     with transaction(deps.session_factory) as session:
-        lease = jobs.claim_job(session, job_id, owner, INLINE_LEASE_SECONDS)
+        lease = leases.claim_job(session, job_id, owner, INLINE_LEASE_SECONDS)
     if lease is None:
         raise RuntimeError(f"could not claim the job {job_id} just created")
     try:
         return execute_job(job_id, lease, deps)
     except Exception as exc:
         with transaction(deps.session_factory) as session:
-            jobs.finish_job(session, lease, status="failed", error=f"{type(exc).__name__}: {exc}")
+            leases.finish_job(session, lease, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise
 
 
@@ -54,7 +54,7 @@ def resume_inline(job_id: uuid.UUID, answer: dict[str, Any], deps: RunnerDeps) -
         job.status = "queued"
     owner = f"inline:{socket.gethostname()}:{os.getpid()}"
     with transaction(deps.session_factory) as session:
-        lease = jobs.claim_job(session, job_id, owner, INLINE_LEASE_SECONDS)
+        lease = leases.claim_job(session, job_id, owner, INLINE_LEASE_SECONDS)
     if lease is None:
         raise RuntimeError(f"could not claim the job {job_id}")
     return execute_job(job_id, lease, deps)

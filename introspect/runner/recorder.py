@@ -1,6 +1,6 @@
 """The runner's recorder: every node outcome becomes rows in one fenced transaction, then a notify.
 
-Each transaction starts with ``jobs.fence(session, lease)``: the UPDATE both proves that our lease
+Each transaction starts with ``leases.fence(session, lease)``: the UPDATE both proves that our lease
 is still the current one and locks the job row until commit, so a worker whose lease was taken over
 (paused, partitioned) raises ``StaleLeaseError`` and writes nothing. Turn writes are idempotent on
 (trajectory, index) and events are appended only for turns that were actually inserted, so a node
@@ -23,8 +23,8 @@ from introspect.runner.deps import JobWatch
 from introspect.runner.errors import RunCancelled, RunHandedBack
 from introspect.store.engine import transaction
 from introspect.store.models import Job
-from introspect.store.repositories import events, jobs, trajectories
-from introspect.store.repositories.jobs import Lease, StaleLeaseError
+from introspect.store.repositories import events, leases, trajectories
+from introspect.store.repositories.leases import Lease, StaleLeaseError
 from introspect.store.repositories.trajectories import RewardData, TurnData
 
 Notify = Callable[[uuid.UUID, dict[str, Any]], None]
@@ -132,7 +132,7 @@ class DbRecorder:
     def append(self, type: str, data: dict[str, Any]) -> None:
         with self._events_lock:
             with transaction(self.session_factory) as session:
-                jobs.fence(session, self.lease)
+                leases.fence(session, self.lease)
                 event = events.append_event(session, self.job_id, type, data)
             self._publish([event])
 
@@ -146,7 +146,7 @@ class DbRecorder:
     def _record_turns(self, turns: Sequence[TurnData]) -> list[Any]:
         committed: list[Any] = []
         with transaction(self.session_factory) as session:
-            jobs.fence(session, self.lease)
+            leases.fence(session, self.lease)
             for turn in turns:
                 if trajectories.record_turn(session, self.trajectory_id, turn, self.lease.version) is None:
                     continue  # replayed node: already written by an earlier run
@@ -162,7 +162,7 @@ class DbRecorder:
         committed: list[Any] = []
         result: dict[str, Any] | None = None
         with transaction(self.session_factory) as session:
-            jobs.fence(session, self.lease)
+            leases.fence(session, self.lease)
             if not trajectories.lock_unfinished(session, self.trajectory_id):
                 return []  # finished by an earlier run of this node: rewards exist already
             turn_ids = trajectories.turn_ids_by_index(session, self.trajectory_id)
@@ -195,7 +195,7 @@ class DbRecorder:
                 result = job_result(
                     data.final_answer, data.stop_reason, data.success, self.trajectory_id, data.turns
                 )
-                jobs.finish_job(session, self.lease, status="succeeded", result=result)
+                leases.finish_job(session, self.lease, status="succeeded", result=result)
                 committed.append(events.append_event(session, self.job_id, "status", {"status": "succeeded"}))
         self.settled_result = result  # only now: committed
         return committed

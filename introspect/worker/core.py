@@ -21,8 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.repositories import events, jobs
-from introspect.store.repositories.jobs import Claim, Lease, StaleLeaseError
+from introspect.store.repositories import events, jobs, leases
+from introspect.store.repositories.leases import Claim, Lease, StaleLeaseError
 from introspect.worker.job_watch import JobWatch
 from introspect.worker.leases import LeaseKeeper
 
@@ -151,12 +151,12 @@ class WorkerCore:
     def sweep(self) -> None:
         """Re-offer jobs with an expired lease; end poison jobs as failed."""
         with transaction(self._factory) as session:
-            expired = [(j.id, j.attempts, j.error, j.lease_owner) for j in jobs.expired_jobs(session)]
+            expired = [(j.id, j.attempts, j.error, j.lease_owner) for j in leases.expired_jobs(session)]
         for job_id, attempts, error, owner in expired:
             if attempts >= self._max_attempts:
                 message = error or f"lease expired {attempts} times (last owner {owner}); giving up"
                 with transaction(self._factory) as session:
-                    if jobs.fail_exhausted(session, job_id, self._max_attempts, message):
+                    if leases.fail_exhausted(session, job_id, self._max_attempts, message):
                         _log_status(session, job_id, "failed", error=message)
                 log.warning("job %s failed after %s attempts", job_id, attempts)
             else:
@@ -194,7 +194,7 @@ class WorkerCore:
         lease: Lease | None = None
         try:
             with transaction(self._factory) as session:
-                claim = jobs.claim_job_to_run(session, job_id, self.owner, self._lease_seconds)
+                claim = leases.claim_job_to_run(session, job_id, self.owner, self._lease_seconds)
                 if claim is None:
                     return None
                 lease = claim.lease
@@ -206,7 +206,7 @@ class WorkerCore:
         # The start failed (a job its graph can no longer parse, say) and took the claim down with
         # it: claim again on its own, so that the attempt counts and a poison job ends failed.
         with transaction(self._factory) as session:
-            lease = jobs.claim_job(session, job_id, self.owner, self._lease_seconds)
+            lease = leases.claim_job(session, job_id, self.owner, self._lease_seconds)
         if lease is not None:
             self._settle_error(lease, failure)
         return None
@@ -214,7 +214,7 @@ class WorkerCore:
     def _hand_back(self, lease: Lease) -> None:
         """The executor returned with the job still running under our lease: we were asked to stop."""
         with transaction(self._factory) as session:
-            handed_back = jobs.release_lease(session, lease, refund_attempt=True)
+            handed_back = leases.release_lease(session, lease, refund_attempt=True)
             if handed_back:
                 _log_status(session, lease.job_id, "queued", handed_back=True)
         if handed_back:
@@ -224,10 +224,10 @@ class WorkerCore:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         log.error("job %s attempt failed: %s", lease.job_id, error)
         with transaction(self._factory) as session:
-            if jobs.attempts_of(session, lease.job_id) >= self._max_attempts:
-                if jobs.finish_job(session, lease, status="failed", error=error):
+            if leases.attempts_of(session, lease.job_id) >= self._max_attempts:
+                if leases.finish_job(session, lease, status="failed", error=error):
                     _log_status(session, lease.job_id, "failed", error=error)
-            elif jobs.release_lease(session, lease, error=error):
+            elif leases.release_lease(session, lease, error=error):
                 _log_status(session, lease.job_id, "queued", retry=True, error=error)
 
 

@@ -1,6 +1,6 @@
 """A checkpointer wrapper that refuses writes for jobs whose lease this process no longer holds.
 
-Our own rows are fenced inside their transaction (``jobs.fence``). LangGraph's checkpoint writes go
+Our own rows are fenced inside their transaction (``leases.fence``). LangGraph's checkpoint writes go
 through the saver's own connection, so they are fenced here instead. While the heartbeat has renewed
 the lease recently (within 80% of its length) no other worker can have claimed the job, so the write
 goes ahead without a query; otherwise the job's current ``lease_version`` is compared with ours.
@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.models import Job
-from introspect.store.repositories.jobs import Lease, StaleLeaseError
+from introspect.store.repositories.leases import Lease, StaleLeaseError
 
 # job id -> (the lease held on it, whether it is certainly still ours without asking the database)
 LeaseLookup = Callable[[uuid.UUID], tuple[Lease, bool] | None]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
 from introspect.store.repositories import jobs
-from introspect.store.repositories.jobs import Lease
+from introspect.store.repositories.leases import Lease
 from introspect.worker.leases import LeaseKeeper
 
 

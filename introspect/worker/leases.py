@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.repositories.jobs import Lease, renew_lease
+from introspect.store.repositories.leases import Lease, renew_lease
 
 log = logging.getLogger(__name__)
 

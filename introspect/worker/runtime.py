@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.config import Settings
 from introspect.runner import RunnerDeps, default_model_provider, execute_job, make_checkpointer
 from introspect.runner.execute import Started, start_claimed
-from introspect.store.repositories.jobs import Claim, Lease
+from introspect.store.repositories.leases import Claim, Lease
 from introspect.worker.core import WorkerCore
 from introspect.worker.fenced_checkpointer import FencedCheckpointer
 from introspect.worker.notify import RedisNotifier

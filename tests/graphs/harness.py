@@ -23,8 +23,8 @@ from introspect.runner import (
 from introspect.runner.execute import JobOutcome
 from introspect.store.engine import transaction
 from introspect.store.models import Job, JobEvent
-from introspect.store.repositories import jobs
-from introspect.store.repositories.jobs import Lease
+from introspect.store.repositories import jobs, leases
+from introspect.store.repositories.leases import Lease
 from tests.graphs.fakes import FakeProvider, fake_settings
 
 
@@ -48,7 +48,7 @@ class Harness:
 
     def claim(self, job_id: uuid.UUID, owner: str = "test-worker") -> Lease:
         with transaction(self.session_factory) as session:
-            lease = jobs.claim_job(session, job_id, owner, lease_seconds=60)
+            lease = leases.claim_job(session, job_id, owner, lease_seconds=60)
         assert lease is not None
         return lease
 

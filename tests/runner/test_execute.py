@@ -12,7 +12,7 @@ from introspect.runner import create_and_run_inline, execute_job, trajectory_res
 from introspect.store.engine import transaction
 from introspect.store.models import Job, Turn
 from introspect.store.repositories import jobs
-from introspect.store.repositories.jobs import StaleLeaseError
+from introspect.store.repositories.leases import StaleLeaseError
 from introspect.store.types import utcnow
 from tests.graphs.fakes import CONFIDENT, Crash, FakeProvider, Reply, ScriptedChatModel
 from tests.graphs.harness import Harness, actions

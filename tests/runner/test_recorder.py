@@ -12,7 +12,7 @@ from introspect.runner.errors import RunCancelled
 from introspect.runner.recorder import DbRecorder
 from introspect.store.engine import transaction
 from introspect.store.repositories import jobs, trajectories
-from introspect.store.repositories.jobs import StaleLeaseError
+from introspect.store.repositories.leases import StaleLeaseError
 from introspect.store.repositories.trajectories import TurnData, VerificationData
 from tests.graphs.harness import Harness
 

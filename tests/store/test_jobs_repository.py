@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import is_postgres, transaction
-from introspect.store.repositories import events, jobs
+from introspect.store.repositories import events, jobs, leases
 from introspect.store.repositories.trajectories import TurnData, create_trajectory, record_turn
 
 
@@ -60,28 +60,28 @@ def test_list_jobs_keyset_pagination(session_factory: sessionmaker[Session]) -> 
 def test_stale_lease_cannot_write(session_factory: sessionmaker[Session]) -> None:
     job_id = _create(session_factory).job.id
     with transaction(session_factory) as s:
-        first = jobs.claim_job(s, job_id, "worker-a", lease_seconds=0.01)
+        first = leases.claim_job(s, job_id, "worker-a", lease_seconds=0.01)
         assert first is not None
         traj = create_trajectory(s, graph="g", task_prompt="p", job_id=job_id)
     time.sleep(0.05)
     with transaction(session_factory) as s:
-        second = jobs.claim_job(s, job_id, "worker-b", lease_seconds=30)
+        second = leases.claim_job(s, job_id, "worker-b", lease_seconds=30)
         assert second is not None and second.version == first.version + 1
-    with pytest.raises(jobs.StaleLeaseError), transaction(session_factory) as s:
-        jobs.fence(s, first)
+    with pytest.raises(leases.StaleLeaseError), transaction(session_factory) as s:
+        leases.fence(s, first)
         record_turn(s, traj.id, TurnData(index=0, phase="generate", output="late"), first.version)
     with transaction(session_factory) as s:
-        assert not jobs.renew_lease(s, first, 30)
-        assert jobs.renew_lease(s, second, 30)
-        assert not jobs.finish_job(s, first, status="succeeded")
+        assert not leases.renew_lease(s, first, 30)
+        assert leases.renew_lease(s, second, 30)
+        assert not leases.finish_job(s, first, status="succeeded")
 
 
 def test_claim_refuses_job_with_live_lease(session_factory: sessionmaker[Session]) -> None:
     job_id = _create(session_factory).job.id
     with transaction(session_factory) as s:
-        assert jobs.claim_job(s, job_id, "a", 30) is not None
+        assert leases.claim_job(s, job_id, "a", 30) is not None
     with transaction(session_factory) as s:
-        assert jobs.claim_job(s, job_id, "b", 30) is None
+        assert leases.claim_job(s, job_id, "b", 30) is None
 
 
 def test_cancel_queued_job_is_immediate(session_factory: sessionmaker[Session]) -> None:
@@ -90,21 +90,21 @@ def test_cancel_queued_job_is_immediate(session_factory: sessionmaker[Session]) 
         job = jobs.request_cancel(s, job_id)
         assert job is not None and job.status == "cancelled"
     with transaction(session_factory) as s:
-        assert jobs.claim_job(s, job_id, "a", 30) is None
+        assert leases.claim_job(s, job_id, "a", 30) is None
 
 
 def test_poison_job_fails_after_max_attempts(session_factory: sessionmaker[Session]) -> None:
     job_id = _create(session_factory).job.id
     for _ in range(2):
         with transaction(session_factory) as s:
-            assert jobs.claim_job(s, job_id, "a", 0.001) is not None
+            assert leases.claim_job(s, job_id, "a", 0.001) is not None
         time.sleep(0.01)
         with transaction(session_factory) as s:
-            assert not jobs.fail_exhausted(s, job_id, 3, "boom")
+            assert not leases.fail_exhausted(s, job_id, 3, "boom")
     with transaction(session_factory) as s:
-        assert jobs.claim_job(s, job_id, "a", 0.001) is not None
+        assert leases.claim_job(s, job_id, "a", 0.001) is not None
     with transaction(session_factory) as s:
-        assert jobs.fail_exhausted(s, job_id, 3, "lease expired 3 times")
+        assert leases.fail_exhausted(s, job_id, 3, "lease expired 3 times")
         job = jobs.get_job(s, job_id)
         assert job is not None and job.status == "failed" and job.error == "lease expired 3 times"
 
@@ -112,13 +112,13 @@ def test_poison_job_fails_after_max_attempts(session_factory: sessionmaker[Sessi
 def test_a_settled_job_is_not_finished_again(session_factory: sessionmaker[Session]) -> None:
     job_id = _create(session_factory).job.id
     with transaction(session_factory) as s:
-        lease = jobs.claim_job(s, job_id, "w1", 60)
+        lease = leases.claim_job(s, job_id, "w1", 60)
     assert lease is not None
     with transaction(session_factory) as s:
-        assert jobs.finish_job(s, lease, status="succeeded", result={"answer": "42"})
+        assert leases.finish_job(s, lease, status="succeeded", result={"answer": "42"})
     # An error after the run settled the job (its last checkpoint write, say) must not undo it.
     with transaction(session_factory) as s:
-        assert not jobs.finish_job(s, lease, status="failed", error="late failure")
+        assert not leases.finish_job(s, lease, status="failed", error="late failure")
         job = jobs.get_job(s, job_id)
         assert job is not None and (job.status, job.result, job.error) == (
             "succeeded",
@@ -133,7 +133,7 @@ def test_a_claim_reads_what_the_run_needs(session_factory: sessionmaker[Session]
             s, graph="self_critique", input={"prompt": "p"}, config={"max_turns": 2}
         ).job.id
     with transaction(session_factory) as s:
-        claim = jobs.claim_job_to_run(s, job_id, "w1", 60)
+        claim = leases.claim_job_to_run(s, job_id, "w1", 60)
     assert claim is not None
     assert (claim.graph, claim.input, claim.config, claim.resume_value) == (
         "self_critique",
@@ -143,10 +143,10 @@ def test_a_claim_reads_what_the_run_needs(session_factory: sessionmaker[Session]
     )
     assert (claim.lease.version, claim.last_event_id) == (1, None)  # no events yet
     with transaction(session_factory) as s:
-        jobs.release_lease(s, claim.lease)
+        leases.release_lease(s, claim.lease)
         events.append_event(s, job_id, "status", {"status": "queued"})
         last = events.append_event(s, job_id, "status", {"status": "queued", "retry": True})
     with transaction(session_factory) as s:
-        again = jobs.claim_job_to_run(s, job_id, "w2", 60)
+        again = leases.claim_job_to_run(s, job_id, "w2", 60)
         expected = last.id if is_postgres(s) else None  # SQLite: not read (see Claim)
     assert again is not None and (again.lease.version, again.last_event_id) == (2, expected)

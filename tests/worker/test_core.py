@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
 from introspect.store.models import JobEvent
-from introspect.store.repositories import events, jobs
-from introspect.store.repositories.jobs import Claim, Lease
+from introspect.store.repositories import events, jobs, leases
+from introspect.store.repositories.leases import Claim, Lease
 from introspect.worker.core import WorkerCore
 
 
@@ -48,7 +48,7 @@ def test_the_start_runs_in_the_claim_transaction_and_its_result_reaches_the_exec
     def execute(job_id: uuid.UUID, lease: Lease, started: object) -> bool:
         seen.append(started)
         with transaction(session_factory) as session:
-            jobs.finish_job(session, lease, status="succeeded", result={})
+            leases.finish_job(session, lease, status="succeeded", result={})
         return True
 
     core = _core(session_factory, start, execute)

@@ -8,17 +8,17 @@ import time
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.repositories import jobs
+from introspect.store.repositories import jobs, leases
 from introspect.worker.core import WorkerCore
 from introspect.worker.job_watch import JobWatch
 from introspect.worker.leases import LeaseKeeper
 
 
-def _claimed(factory: sessionmaker[Session], lease_seconds: float = 60) -> jobs.Lease:
+def _claimed(factory: sessionmaker[Session], lease_seconds: float = 60) -> leases.Lease:
     with transaction(factory) as session:
         job_id = jobs.create_job(session, graph="self_critique", input={"prompt": "q"}, config={}).job.id
     with transaction(factory) as session:
-        lease = jobs.claim_job(session, job_id, "watch-test", lease_seconds)
+        lease = leases.claim_job(session, job_id, "watch-test", lease_seconds)
     assert lease is not None
     return lease
 

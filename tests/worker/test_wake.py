@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.api.app import create_app
 from introspect.config import Settings
 from introspect.store.engine import make_engine, make_session_factory, transaction
-from introspect.store.repositories import jobs
-from introspect.store.repositories.jobs import Lease
+from introspect.store.repositories import jobs, leases
+from introspect.store.repositories.leases import Lease
 from introspect.testing.scripted_models import Script
 from introspect.worker.core import WorkerCore
 from introspect.worker.dispatch import RUN_JOB_FUNCTION
@@ -56,7 +56,7 @@ class _Runs:
         self.started.append(job_id)
         self.release.wait(30)
         with transaction(self.factory) as session:
-            jobs.release_lease(session, lease)
+            leases.release_lease(session, lease)
         return True
 
 

@@ -2,7 +2,7 @@
 
 Turn writes are idempotent on (trajectory_id, index): a resumed job that replays a node writes
 nothing new, and the children (verifications, critiques, rewards) are written only with a new turn.
-Callers fence the transaction first (``jobs.fence``) so a stale worker writes nothing at all.
+Callers fence the transaction first (``leases.fence``) so a stale worker writes nothing at all.
 """
 
 from __future__ import annotations
