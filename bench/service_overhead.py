@@ -5,8 +5,9 @@ a wrong answer, then the right one), side by side in one run on throwaway Postgr
 
 * bare: ``graph.invoke`` with LangGraph's Postgres checkpointer (durability "sync") and an in-memory
   recorder — what LangGraph alone costs per turn;
-* service (sequential): POST /v1/jobs, one ``introspect worker`` process (arq + leases + fenced
-  writes of turns, events, rewards), wait for ``succeeded`` — the per-turn cost a user sees;
+* service (sequential): POST /v1/jobs to the API (its own uvicorn process, as deployed), one
+  ``introspect worker`` process (wake-up list + arq, leases, fenced writes of turns, events,
+  rewards), follow the job's SSE stream to ``succeeded`` — the per-turn cost a user sees;
 * service (throughput): 50 concurrent clients against one worker process → jobs/s and turns/s;
   then the same against one worker running one process per core (``introspect worker --processes``).
 
@@ -34,16 +35,14 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from introspect.api.app import create_app  # noqa: E402
 from introspect.config import Settings  # noqa: E402
 from introspect.runner import GRAPHS, RunnerDeps, make_checkpointer, parse_job  # noqa: E402
 from introspect.runner.assemble import build_context, initial_input  # noqa: E402
 from introspect.runner.memory import MemoryRecorder  # noqa: E402
 from introspect.store.engine import make_engine, make_session_factory  # noqa: E402
 from introspect.testing.databases import clone_postgres_database, create_postgres_template  # noqa: E402
-from introspect.testing.live_server import live_server  # noqa: E402
 from introspect.testing.scripted_models import SCRIPT_ENV, Script, ScriptedProvider  # noqa: E402
-from introspect.testing.servers import start_postgres, start_redis  # noqa: E402
+from introspect.testing.servers import free_port, start_postgres, start_redis  # noqa: E402
 
 JOB_INPUT = {"prompt": "What is 17 + 25?", "reference": "42", "verifier": "numeric"}
 SCRIPT = Script(answers=["The answer is 41.", "The answer is 42."])
@@ -115,6 +114,35 @@ def start_worker(
     return subprocess.Popen([sys.executable, "-m", "introspect.testing.scripted_worker"], cwd=ROOT, env=env)
 
 
+def start_api(db_url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The API in its own process, as deployed (``uvicorn`` on the app factory): in a thread of this
+    process it would share one GIL with the 50 client threads measuring it."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "INTROSPECT_DATABASE_URL": db_url,
+            "INTROSPECT_REDIS_URL": redis_url,
+            "INTROSPECT_RATE_LIMIT_PER_MINUTE": str(10**9),
+            "INTROSPECT_LOG_LEVEL": "WARNING",
+        }
+    )
+    command = [sys.executable, "-m", "uvicorn", "introspect.api.app:create_app", "--factory"]
+    api = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and api.poll() is None:
+        try:
+            if httpx.get(f"{base}/v1/healthz", timeout=1).status_code == 200:
+                return api, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    api.kill()
+    raise RuntimeError("the API did not start")
+
+
 def run_job(http: httpx.Client) -> float:
     """Seconds from POST to the terminal status event, followed the way a client would: over SSE
     (a tight GET poll would mostly measure the poller's own load on a 2-core machine)."""
@@ -151,7 +179,12 @@ def worker_pids(worker: subprocess.Popen[bytes]) -> list[int]:
 
 
 def throughput(
-    http: httpx.Client, engine: Any, worker: subprocess.Popen[bytes], pg_dir: Path, jobs: int, clients: int
+    http: httpx.Client,
+    engine: Any,
+    processes: dict[str, subprocess.Popen[bytes]],
+    pg_dir: Path,
+    jobs: int,
+    clients: int,
 ) -> dict[str, float]:
     """``jobs`` jobs from ``clients`` concurrent clients: jobs/s and the CPU each process group spent.
 
@@ -159,21 +192,23 @@ def throughput(
     being measured."""
     with engine.connect() as conn:
         done_before = conn.execute(text("SELECT count(*) FROM jobs")).scalar_one()
-    pids = {"worker": worker_pids(worker), "postgres": postgres_pids(pg_dir)}
+    pids = {name: worker_pids(process) for name, process in processes.items()}
+    pids["postgres"] = postgres_pids(pg_dir)
     cpu_before = {name: cpu_seconds_by_pid(p) for name, p in pids.items()}
-    started, api_cpu_started = time.perf_counter(), time.process_time()
+    started, clients_cpu_started = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         list(pool.map(lambda _: submit(http), range(jobs)))
     wait_all_succeeded(engine, done_before + jobs)
     elapsed = time.perf_counter() - started
-    api_cpu = time.process_time() - api_cpu_started
+    clients_cpu = time.process_time() - clients_cpu_started
     pids["postgres"] = postgres_pids(pg_dir)
     cpu = {name: cpu_used(cpu_before[name], cpu_seconds_by_pid(p)) for name, p in pids.items()}
     return {
         "jobs_per_s": jobs / elapsed,
         "worker_cpu_ms_per_job": cpu["worker"] * 1000 / jobs,
         "postgres_cpu_ms_per_job": cpu["postgres"] * 1000 / jobs,
-        "api_and_clients_cpu_ms_per_job": api_cpu * 1000 / jobs,
+        "api_cpu_ms_per_job": cpu["api"] * 1000 / jobs,
+        "clients_cpu_ms_per_job": clients_cpu * 1000 / jobs,
     }
 
 
@@ -218,38 +253,44 @@ def main() -> None:
     pg = start_postgres()
     redis_server = start_redis()
     worker: subprocess.Popen[bytes] | None = None
+    api: subprocess.Popen[bytes] | None = None
     try:
         create_postgres_template(pg)
         bare, bare_cpu = bare_per_turn(clone_postgres_database(pg), args.runs)
 
         db_url = clone_postgres_database(pg)
         worker = start_worker(db_url, redis_server.url, args.worker_concurrency)
-        settings = Settings(database_url=db_url, redis_url=redis_server.url, rate_limit_per_minute=10**9)
-        app = create_app(settings, bound_host="127.0.0.1")
+        api, base = start_api(db_url, redis_server.url)
         engine = make_engine(db_url)
-        with live_server(app) as base, httpx.Client(base_url=base, timeout=60) as http:
+        with httpx.Client(base_url=base, timeout=60) as http:
             for _ in range(3):
                 run_job(http)  # warm-up: worker start, connections, first graph compile
             sequential = [run_job(http) for _ in range(args.runs)]
             service = statistics.median(sequential) / TURNS_PER_JOB
-            one_process = throughput(http, engine, worker, pg.data_dir, args.jobs, args.clients)
+            one_process = throughput(
+                http, engine, {"worker": worker, "api": api}, pg.data_dir, args.jobs, args.clients
+            )
 
             # The same worker command with one process per core (``introspect worker --processes``).
             stop(worker)
             worker = start_worker(db_url, redis_server.url, args.worker_concurrency, args.worker_processes)
             for _ in range(3):
                 run_job(http)  # warm-up of the new processes
-            processes = throughput(http, engine, worker, pg.data_dir, args.jobs, args.clients)
+            processes = throughput(
+                http, engine, {"worker": worker, "api": api}, pg.data_dir, args.jobs, args.clients
+            )
         engine.dispose()
     finally:
         stop(worker)
+        stop(api)
         redis_server.stop()
         pg.stop()
 
     def rounded(figures: dict[str, float], suffix: str = "") -> dict[str, float]:
         out = {f"throughput_jobs_per_s{suffix}": round(figures["jobs_per_s"], 1)}
         out[f"throughput_turns_per_s{suffix}"] = round(figures["jobs_per_s"] * TURNS_PER_JOB, 1)
-        for name in ("worker_cpu_ms_per_job", "postgres_cpu_ms_per_job", "api_and_clients_cpu_ms_per_job"):
+        for name in ("worker", "postgres", "api", "clients"):
+            name = f"{name}_cpu_ms_per_job"
             out[f"{name}{suffix}"] = round(figures[name], 2)
         return out
 
