@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.runner.context import FinishData
 from introspect.runner.deps import JobWatch
 from introspect.runner.errors import RunCancelled, RunHandedBack
-from introspect.store.engine import transaction
+from introspect.store.engine import is_postgres, transaction
 from introspect.store.models import Job
 from introspect.store.repositories import events, leases, trajectories
 from introspect.store.repositories.leases import Lease, StaleLeaseError
@@ -131,9 +131,14 @@ class DbRecorder:
 
     def append(self, type: str, data: dict[str, Any]) -> None:
         with self._events_lock:
-            with transaction(self.session_factory) as session:
-                leases.fence(session, self.lease)
-                event = events.append_event(session, self.job_id, type, data)
+            engine = self.session_factory.kw["bind"]
+            if is_postgres(engine):  # one autocommit statement: see leases.append_event_fenced
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    event = leases.append_event_fenced(conn, self.lease, type, data)
+            else:
+                with transaction(self.session_factory) as session:
+                    leases.fence(session, self.lease)
+                    event = events.append_event(session, self.job_id, type, data)
             self._publish([event])
 
     def turn_started(self, index: int, phase: str) -> None:

@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import is_postgres, transaction
@@ -150,3 +151,23 @@ def test_a_claim_reads_what_the_run_needs(session_factory: sessionmaker[Session]
         again = leases.claim_job_to_run(s, job_id, "w2", 60)
         expected = last.id if is_postgres(s) else None  # SQLite: not read (see Claim)
     assert again is not None and (again.lease.version, again.last_event_id) == (2, expected)
+
+
+def test_a_fenced_event_is_appended_only_under_the_current_lease(
+    session_factory: sessionmaker[Session], engine: Engine
+) -> None:
+    if not is_postgres(engine):
+        pytest.skip("one-statement fenced append is the Postgres path (SQLite fences in a transaction)")
+    job_id = _create(session_factory).job.id
+    with transaction(session_factory) as s:
+        lease = leases.claim_job(s, job_id, "w1", 60)
+    assert lease is not None
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        event = leases.append_event_fenced(conn, lease, "turn_started", {"index": 0})
+        stale = leases.Lease(job_id, "w0", lease.version - 1)
+        with pytest.raises(leases.StaleLeaseError):
+            leases.append_event_fenced(conn, stale, "turn_started", {"index": 9})
+    with engine.connect() as conn:
+        status, logged = events.status_and_events_after(conn, job_id)
+    assert status == "running"
+    assert [(e.id, e.type, e.data) for e in logged] == [(event.id, "turn_started", {"index": 0})]
