@@ -121,7 +121,8 @@ def _finish(
     """Settle the job; ``prev_event``: the id of the last event the run published (see event_payload)."""
     with transaction(deps.session_factory) as session:
         leases.fence(session, lease)
-        leases.finish_job(session, lease, status=status, result=result)
+        if not leases.finish_job(session, lease, status=status, result=result):
+            return  # settled already (the finish node did, in a run that crashed before its checkpoint)
         event = events.append_event(session, lease.job_id, "status", {"status": status})
     if deps.notify is not None:
         deps.notify(lease.job_id, event_payload(event, prev=prev_event))

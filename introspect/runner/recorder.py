@@ -167,40 +167,50 @@ class DbRecorder:
         committed: list[Any] = []
         result: dict[str, Any] | None = None
         with transaction(self.session_factory) as session:
-            leases.fence(session, self.lease)
-            if not trajectories.lock_unfinished(session, self.trajectory_id):
-                return []  # finished by an earlier run of this node: rewards exist already
-            turn_ids = trajectories.turn_ids_by_index(session, self.trajectory_id)
-            rewards: list[tuple[RewardData, uuid.UUID | None]] = [
-                (
-                    RewardData(kind="attempt", value=value, label=value >= 1.0, source="verifier"),
-                    turn_ids[index],
-                )
-                for index, value in data.attempt_rewards
-                if index in turn_ids
-            ]
-            if data.outcome_reward is not None:
-                outcome = RewardData(
-                    kind="outcome", value=data.outcome_reward, label=data.success, source="verifier"
-                )
-                rewards.append((outcome, None))
-            trajectories.add_rewards(session, self.trajectory_id, rewards)
-            trajectories.finish_trajectory(
-                session,
-                self.trajectory_id,
-                final_answer=data.final_answer,
-                stop_reason=data.stop_reason,
-                success=data.success,
-                outcome_reward=data.outcome_reward,
-                models=data.models,
-                total_tokens=data.total_tokens,
-                total_latency_ms=data.total_latency_ms,
-            )
             if self.settle_job:
+                # finish_job is fenced itself (lease version, still running) and locks the job row,
+                # so here it is the fence: the job settles with its trajectory, no extra statement.
                 result = job_result(
                     data.final_answer, data.stop_reason, data.success, self.trajectory_id, data.turns
                 )
-                leases.finish_job(session, self.lease, status="succeeded", result=result)
+                if not leases.finish_job(session, self.lease, status="succeeded", result=result):
+                    if not leases.settled_under(session, self.lease):
+                        raise StaleLeaseError(
+                            f"lease {self.lease.version} on job {self.job_id} is no longer held"
+                        )
+                    return []  # a replayed finish node: the job was settled by its first run
                 committed.append(events.append_event(session, self.job_id, "status", {"status": "succeeded"}))
+            else:
+                leases.fence(session, self.lease)
+            if self._finish_trajectory(session, data):
+                self._add_rewards(session, data)
+            # else: finished by an earlier run of this node, whose rewards exist already
         self.settled_result = result  # only now: committed
         return committed
+
+    def _finish_trajectory(self, session: Session, data: FinishData) -> bool:
+        return trajectories.finish_trajectory(
+            session,
+            self.trajectory_id,
+            final_answer=data.final_answer,
+            stop_reason=data.stop_reason,
+            success=data.success,
+            outcome_reward=data.outcome_reward,
+            models=data.models,
+            total_tokens=data.total_tokens,
+            total_latency_ms=data.total_latency_ms,
+        )
+
+    def _add_rewards(self, session: Session, data: FinishData) -> None:
+        turn_ids = trajectories.turn_ids_by_index(session, self.trajectory_id)
+        rewards: list[tuple[RewardData, uuid.UUID | None]] = [
+            (RewardData(kind="attempt", value=value, label=value >= 1.0, source="verifier"), turn_ids[index])
+            for index, value in data.attempt_rewards
+            if index in turn_ids
+        ]
+        if data.outcome_reward is not None:
+            outcome = RewardData(
+                kind="outcome", value=data.outcome_reward, label=data.success, source="verifier"
+            )
+            rewards.append((outcome, None))
+        trajectories.add_rewards(session, self.trajectory_id, rewards)

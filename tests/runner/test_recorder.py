@@ -115,11 +115,13 @@ def test_a_stale_lease_refuses_every_write(harness: Harness) -> None:
         job = session.get(Job, job_id)
         assert job is not None
         job.lease_version += 1  # another worker took the job over
+    settling = DbRecorder(harness.session_factory, recorder.lease, trajectory_id, settle_job=True)
     for write in (
         lambda: recorder.record_turns([turn(0, True)]),
         lambda: recorder.turn_started(0, "generate"),
         lambda: recorder.check(),
         lambda: recorder.finish(FinishData(None, "x", None, None, [], [], 0, 0.0, 0)),
+        lambda: settling.finish(FinishData(None, "x", None, None, [], [], 0, 0.0, 0)),
     ):
         with pytest.raises(StaleLeaseError):
             write()

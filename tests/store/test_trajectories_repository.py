@@ -56,18 +56,19 @@ def test_record_turn_is_idempotent_on_index(session_factory: sessionmaker[Sessio
 def test_finish_trajectory_sets_outcome(session_factory: sessionmaker[Session]) -> None:
     with transaction(session_factory) as s:
         traj = create_trajectory(s, graph="g", task_prompt="q")
+    outcome: dict[str, Any] = {
+        "final_answer": "4",
+        "stop_reason": "verified",
+        "success": True,
+        "outcome_reward": 1.0,
+        "models": ["demo"],
+        "total_tokens": 12,
+        "total_latency_ms": 3.5,
+    }
     with transaction(session_factory) as s:
-        finish_trajectory(
-            s,
-            traj.id,
-            final_answer="4",
-            stop_reason="verified",
-            success=True,
-            outcome_reward=1.0,
-            models=["demo"],
-            total_tokens=12,
-            total_latency_ms=3.5,
-        )
+        assert finish_trajectory(s, traj.id, **outcome)
+    with transaction(session_factory) as s:  # once: a replayed finish changes nothing
+        assert not finish_trajectory(s, traj.id, **{**outcome, "stop_reason": "replayed"})
     with transaction(session_factory) as s:
         detail = get_trajectory_detail(s, traj.id)
         assert detail is not None and detail.success and detail.stop_reason == "verified"

@@ -55,6 +55,7 @@ _APPEND_FENCED = (
     )
     .returning(_EVENTS.c.id)
 )
+_VERSION_AND_STATUS = select(_JOBS.c.lease_version, _JOBS.c.status).where(_JOBS.c.id == bindparam("b_id"))
 _LAST_EVENT_ID = (
     select(func.max(_EVENTS.c.id))
     .where(_EVENTS.c.job_id == _JOBS.c.id)
@@ -241,6 +242,13 @@ def _finish_statement(sets_result: bool, sets_error: bool, terminal: bool) -> An
             .values(values)
         )
     return _FINISH_STATEMENTS[key]
+
+
+def settled_under(session: Session, lease: Lease) -> bool:
+    """The job was settled (is no longer running) under this very lease: a replayed write finds its
+    first run's outcome, not a lost lease."""
+    row = session.connection().execute(_VERSION_AND_STATUS, {"b_id": lease.job_id}).first()
+    return row is not None and row.lease_version == lease.version and row.status != "running"
 
 
 def release_lease(

@@ -26,14 +26,11 @@ from introspect.store.types import utcnow
 _TURNS = cast(Table, Turn.__table__)
 _CHILD_INSERTS = {model: insert(cast(Table, model.__table__)) for model in (Verification, Critique, Reward)}
 _TRAJECTORIES = cast(Table, Trajectory.__table__)
-_LOCK_UNFINISHED = (
-    select(_TRAJECTORIES.c.finished_at).where(_TRAJECTORIES.c.id == bindparam("b_id")).with_for_update()
-)
 _INSERT_TRAJECTORY = insert(_TRAJECTORIES)
 _TURN_IDS = select(_TURNS.c.index, _TURNS.c.id).where(_TURNS.c.trajectory_id == bindparam("b_id"))
 _FINISH = (
     update(_TRAJECTORIES)
-    .where(_TRAJECTORIES.c.id == bindparam("b_id"))
+    .where(_TRAJECTORIES.c.id == bindparam("b_id"), _TRAJECTORIES.c.finished_at.is_(None))
     .values(
         {
             name: bindparam(f"b_{name}")
@@ -311,8 +308,9 @@ def finish_trajectory(
     models: list[str],
     total_tokens: int,
     total_latency_ms: float,
-) -> None:
-    session.connection().execute(
+) -> bool:
+    """Write the trajectory's outcome once: False (and nothing written) if it was finished before."""
+    result = session.connection().execute(
         _FINISH,
         {
             "b_id": trajectory_id,
@@ -326,12 +324,7 @@ def finish_trajectory(
             "b_finished_at": utcnow(),
         },
     )
-
-
-def lock_unfinished(session: Session, trajectory_id: uuid.UUID) -> bool:
-    """Lock the trajectory row until commit; False if it does not exist or is already finished."""
-    row = session.connection().execute(_LOCK_UNFINISHED, {"b_id": trajectory_id}).first()
-    return row is not None and row.finished_at is None
+    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 def get_trajectory_detail(session: Session, trajectory_id: uuid.UUID) -> Trajectory | None:
