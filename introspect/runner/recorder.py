@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.runner.context import FinishData
 from introspect.runner.deps import JobWatch
 from introspect.runner.errors import RunCancelled, RunHandedBack
-from introspect.store.engine import is_postgres, transaction
+from introspect.store.engine import autocommit, is_postgres, transaction
 from introspect.store.models import Job
 from introspect.store.repositories import events, leases, trajectories
 from introspect.store.repositories.leases import Lease, StaleLeaseError
@@ -102,6 +102,8 @@ class DbRecorder:
         # happen under one lock, so the ids the payloads chain through are in commit order.
         self.last_event_id = last_event_id
         self._events_lock = threading.Lock()
+        self._engine = session_factory.kw["bind"]
+        self._single_statement_append = is_postgres(self._engine)
 
     def _publish(self, committed: Sequence[Any]) -> None:
         """Publish committed events in order, each naming the one published before it."""
@@ -131,9 +133,8 @@ class DbRecorder:
 
     def append(self, type: str, data: dict[str, Any]) -> None:
         with self._events_lock:
-            engine = self.session_factory.kw["bind"]
-            if is_postgres(engine):  # one autocommit statement: see leases.append_event_fenced
-                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if self._single_statement_append:  # see leases.append_event_fenced
+                with autocommit(self._engine) as conn:
                     event = leases.append_event_fenced(conn, self.lease, type, data)
             else:
                 with transaction(self.session_factory) as session:

@@ -110,9 +110,7 @@ class WorkerCore:
             if self.stopping.is_set():
                 return None
             existing = self._in_flight.get(job_id)
-            if wake_id is not None and wake_id in self._accepted_wakeups:
-                return existing
-            if existing is not None:
+            if existing is not None or wake_id in self._accepted_wakeups:
                 return existing
             if len(self._in_flight) >= self._concurrency * 4:
                 return None  # the poll will offer it again; don't hoard work other workers could do

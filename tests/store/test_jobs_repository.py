@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from introspect.store.engine import is_postgres, transaction
+from introspect.store.engine import autocommit, is_postgres, transaction
 from introspect.store.repositories import events, jobs, leases
 from introspect.store.repositories.trajectories import TurnData, create_trajectory, record_turn
 
@@ -162,7 +162,7 @@ def test_a_fenced_event_is_appended_only_under_the_current_lease(
     with transaction(session_factory) as s:
         lease = leases.claim_job(s, job_id, "w1", 60)
     assert lease is not None
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with autocommit(engine) as conn:
         event = leases.append_event_fenced(conn, lease, "turn_started", {"index": 0})
         stale = leases.Lease(job_id, "w0", lease.version - 1)
         with pytest.raises(leases.StaleLeaseError):

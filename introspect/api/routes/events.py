@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from introspect.api.deps import CallerDep, EngineDep
 from introspect.api.services.jobs import NotFoundError
+from introspect.store.engine import autocommit
 from introspect.store.models import TERMINAL_STATUSES
 from introspect.store.repositories import events
 from introspect.worker.notify import job_channel
@@ -35,7 +36,7 @@ READ_LIMIT = 500  # events per read of the log
 def _read(engine: Engine, job_id: uuid.UUID, after: int) -> tuple[str | None, list[dict[str, Any]]]:
     # Autocommit: one round trip per read instead of BEGIN, SELECT, COMMIT -- a stream reads after
     # every wake-up, so for a fast job this was most of the API's CPU.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with autocommit(engine) as conn:
         status, rows = events.status_and_events_after(conn, job_id, after, READ_LIMIT)
     return status, [{"id": e.id, "event": e.type, "data": e.data} for e in rows]
 
