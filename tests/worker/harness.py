@@ -1,4 +1,4 @@
-"""Worker subprocesses with a scripted model, and waiting helpers for durability tests."""
+"""Worker subprocesses with a scripted model, in-process WorkerCores, and waiting helpers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
 from introspect.store.models import Critique, Job, JobEvent, Reward, Turn, Verification
+from introspect.store.repositories import jobs
 from introspect.testing.scripted_models import SCRIPT_ENV, Script
+from introspect.worker.core import WorkerCore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +50,24 @@ def start_worker(
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
+
+
+def idle_core(factory: sessionmaker[Session], execute: Any, *, owner: str, **overrides: Any) -> WorkerCore:
+    """An in-process WorkerCore whose poll and sweeper stay idle: a test feeds it with ``submit``."""
+    settings: dict[str, Any] = {
+        "concurrency": 1,
+        "lease_seconds": 60,
+        "heartbeat_seconds": 5,
+        "poll_seconds": 3600,
+        "sweep_seconds": 3600,
+        "max_attempts": 3,
+    }
+    return WorkerCore(factory, execute, owner=owner, **{**settings, **overrides})
+
+
+def queued_job(factory: sessionmaker[Session], config: dict[str, Any] | None = None) -> uuid.UUID:
+    with transaction(factory) as session:
+        return jobs.create_job(session, graph="self_critique", input={"prompt": "q"}, config=config).job.id
 
 
 def wait_for(

@@ -13,26 +13,11 @@ from introspect.store.models import JobEvent
 from introspect.store.repositories import events, jobs, leases
 from introspect.store.repositories.leases import Claim, Lease
 from introspect.worker.core import WorkerCore
+from tests.worker.harness import idle_core, queued_job
 
 
 def _core(factory: sessionmaker[Session], start: Any, execute: Any) -> WorkerCore:
-    return WorkerCore(
-        factory,
-        execute,
-        owner="core-test",
-        concurrency=1,
-        lease_seconds=60,
-        heartbeat_seconds=5,
-        poll_seconds=3600,
-        sweep_seconds=3600,
-        max_attempts=2,
-        start=start,
-    )
-
-
-def _queued_job(factory: sessionmaker[Session]) -> uuid.UUID:
-    with transaction(factory) as session:
-        return jobs.create_job(session, graph="self_critique", input={"prompt": "q"}, config={"x": 1}).job.id
+    return idle_core(factory, execute, owner="core-test", max_attempts=2, start=start)
 
 
 def test_the_start_runs_in_the_claim_transaction_and_its_result_reaches_the_executor(
@@ -52,7 +37,7 @@ def test_the_start_runs_in_the_claim_transaction_and_its_result_reaches_the_exec
         return True
 
     core = _core(session_factory, start, execute)
-    job_id = _queued_job(session_factory)
+    job_id = queued_job(session_factory, {"x": 1})
     try:
         future = core.submit(job_id)
         assert future is not None
@@ -76,7 +61,7 @@ def test_a_failing_start_counts_as_an_attempt_and_a_poison_job_ends_failed(
         raise ValueError("unknown graph 'gone'")
 
     core = _core(session_factory, start, lambda job_id, lease, started: ran.append(job_id) or True)
-    job_id = _queued_job(session_factory)
+    job_id = queued_job(session_factory, {"x": 1})
     try:
         for expected in (("queued", 1), ("failed", 2)):
             future = core.submit(job_id)

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
 from introspect.store.repositories import jobs, leases
-from introspect.worker.core import WorkerCore
 from introspect.worker.job_watch import JobWatch
 from introspect.worker.leases import LeaseKeeper
+from tests.worker.harness import idle_core
 
 
 def _claimed(factory: sessionmaker[Session], lease_seconds: float = 60) -> leases.Lease:
@@ -42,17 +42,8 @@ def test_poll_sees_cancels_of_held_jobs_only(session_factory: sessionmaker[Sessi
 
 
 def test_the_worker_polls_the_watch_and_picks_up_a_cancel(session_factory: sessionmaker[Session]) -> None:
-    core = WorkerCore(
-        session_factory,
-        lambda job_id, lease, started: True,
-        owner="watch-test",
-        concurrency=1,
-        lease_seconds=60,
-        heartbeat_seconds=5,
-        poll_seconds=3600,
-        sweep_seconds=3600,
-        max_attempts=3,
-        cancel_poll_seconds=0.02,
+    core = idle_core(
+        session_factory, lambda job_id, lease, started: True, owner="watch-test", cancel_poll_seconds=0.02
     )
     lease = _claimed(session_factory)
     core.leases.hold(lease)

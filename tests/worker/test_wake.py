@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.api.app import create_app
 from introspect.config import Settings
 from introspect.store.engine import make_engine, make_session_factory, transaction
-from introspect.store.repositories import jobs, leases
+from introspect.store.repositories import leases
 from introspect.store.repositories.leases import Lease
 from introspect.testing.scripted_models import Script
 from introspect.worker.core import WorkerCore
 from introspect.worker.dispatch import RUN_JOB_FUNCTION
 from introspect.worker.wake import WakeListConsumer, job_of, new_wake_id, push_wakeup, wake_list_key
-from tests.worker.harness import job_status, start_worker, wait_for
+from tests.worker.harness import idle_core, job_status, queued_job, start_worker, wait_for
 
 QUEUE = "introspect:test-wake"
 
@@ -36,11 +36,6 @@ def factory(pg_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(pg_url)
     yield make_session_factory(engine)
     engine.dispose()
-
-
-def _queued_job(factory: sessionmaker[Session]) -> uuid.UUID:
-    with transaction(factory) as session:
-        return jobs.create_job(session, graph="self_critique", input={"prompt": "q"}).job.id
 
 
 class _Runs:
@@ -61,17 +56,7 @@ class _Runs:
 
 
 def _core(factory: sessionmaker[Session], runs: _Runs, concurrency: int) -> WorkerCore:
-    return WorkerCore(
-        factory,
-        runs,
-        owner="wake-test",
-        concurrency=concurrency,
-        lease_seconds=60,
-        heartbeat_seconds=5,
-        poll_seconds=3600,
-        sweep_seconds=3600,
-        max_attempts=3,
-    )
+    return idle_core(factory, runs, owner="wake-test", concurrency=concurrency)
 
 
 def test_wake_ids_name_their_job() -> None:
@@ -86,7 +71,7 @@ def test_wake_ids_name_their_job() -> None:
 def test_a_wake_id_is_accepted_once(factory: sessionmaker[Session]) -> None:
     runs = _Runs(factory)
     core = _core(factory, runs, concurrency=2)
-    job_id = _queued_job(factory)
+    job_id = queued_job(factory)
     wake = new_wake_id(job_id)
     try:
         running = core.submit(job_id, wake)
@@ -111,7 +96,7 @@ def test_the_consumer_pops_only_what_its_worker_can_run(
 ) -> None:
     runs = _Runs(factory)
     core = _core(factory, runs, concurrency=1)
-    job_ids = [_queued_job(factory) for _ in range(3)]
+    job_ids = [queued_job(factory) for _ in range(3)]
     client = redis.Redis.from_url(redis_url)
     stop = asyncio.Event()
 
