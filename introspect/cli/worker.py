@@ -23,13 +23,11 @@ def worker_command(
     """Claim and run jobs; SIGTERM hands running jobs back at the next node boundary."""
     settings = get_settings()
     _configure_logging(settings.log_level)
-    processes = processes or settings.worker_processes
-    if processes == 1:
-        run_worker_process(concurrency)
-        return
     from introspect.worker.processes import run_worker_processes
 
-    run_worker_processes(functools.partial(run_worker_process, concurrency), processes)
+    run_worker_processes(
+        functools.partial(run_worker_process, concurrency), processes or settings.worker_processes
+    )
 
 
 def run_worker_process(concurrency: int | None) -> None:

@@ -15,11 +15,7 @@ from introspect.worker.processes import run_worker_processes
 
 
 def main() -> None:
-    settings = Settings()
-    if settings.worker_processes == 1:
-        run_one()
-    else:
-        run_worker_processes(run_one, settings.worker_processes)
+    run_worker_processes(run_one, Settings().worker_processes)
 
 
 def run_one() -> None:

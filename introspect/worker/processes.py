@@ -25,7 +25,11 @@ RESTART_DELAY_SECONDS = 1.0
 
 def run_worker_processes(target: Callable[[], None], processes: int, *, stop_timeout: float = 90.0) -> None:
     """Run ``target`` (a picklable, module-level callable: children are spawned, not forked, so no
-    parent thread or connection leaks into them) in ``processes`` processes until SIGTERM/SIGINT."""
+    parent thread or connection leaks into them) in ``processes`` processes until SIGTERM/SIGINT.
+    One process is ``target`` itself, run here: there is nothing to supervise."""
+    if processes == 1:
+        target()
+        return
     context = multiprocessing.get_context("spawn")
     stopping = threading.Event()
 
