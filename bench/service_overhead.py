@@ -97,19 +97,29 @@ def bare_per_turn(db_url: str, runs: int) -> tuple[float, float]:
     return statistics.median(timings) / TURNS_PER_JOB, statistics.median(cpu)
 
 
-def start_worker(
-    db_url: str, redis_url: str, concurrency: int, processes: int = 1
-) -> subprocess.Popen[bytes]:
+def service_env(db_url: str, redis_url: str, **settings: str) -> dict[str, str]:
+    """The environment a service process (worker or API) of this bench starts with."""
     env = dict(os.environ)
     env.update(
         {
             "INTROSPECT_DATABASE_URL": db_url,
             "INTROSPECT_REDIS_URL": redis_url,
-            "INTROSPECT_WORKER_CONCURRENCY": str(concurrency),
-            "INTROSPECT_WORKER_PROCESSES": str(processes),
             "INTROSPECT_LOG_LEVEL": "WARNING",
-            SCRIPT_ENV: SCRIPT.to_env(),
+            **settings,
         }
+    )
+    return env
+
+
+def start_worker(
+    db_url: str, redis_url: str, concurrency: int, processes: int = 1
+) -> subprocess.Popen[bytes]:
+    env = service_env(
+        db_url,
+        redis_url,
+        INTROSPECT_WORKER_CONCURRENCY=str(concurrency),
+        INTROSPECT_WORKER_PROCESSES=str(processes),
+        **{SCRIPT_ENV: SCRIPT.to_env()},
     )
     return subprocess.Popen([sys.executable, "-m", "introspect.testing.scripted_worker"], cwd=ROOT, env=env)
 
@@ -118,15 +128,7 @@ def start_api(db_url: str, redis_url: str) -> tuple[subprocess.Popen[bytes], str
     """The API in its own process, as deployed (``uvicorn`` on the app factory): in a thread of this
     process it would share one GIL with the 50 client threads measuring it."""
     port = free_port()
-    env = dict(os.environ)
-    env.update(
-        {
-            "INTROSPECT_DATABASE_URL": db_url,
-            "INTROSPECT_REDIS_URL": redis_url,
-            "INTROSPECT_RATE_LIMIT_PER_MINUTE": str(10**9),
-            "INTROSPECT_LOG_LEVEL": "WARNING",
-        }
-    )
+    env = service_env(db_url, redis_url, INTROSPECT_RATE_LIMIT_PER_MINUTE=str(10**9))
     command = [sys.executable, "-m", "uvicorn", "introspect.api.app:create_app", "--factory"]
     api = subprocess.Popen(
         [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env
