@@ -24,6 +24,7 @@ from introspect.runner.errors import RunCancelled, RunHandedBack
 from introspect.store.engine import autocommit, is_postgres, transaction
 from introspect.store.models import Job
 from introspect.store.repositories import events, leases, trajectories
+from introspect.store.repositories.fenced_turn import record_turn_fenced
 from introspect.store.repositories.leases import Lease, StaleLeaseError
 from introspect.store.repositories.trajectories import RewardData, TurnData
 
@@ -103,7 +104,9 @@ class DbRecorder:
         self.last_event_id = last_event_id
         self._events_lock = threading.Lock()
         self._engine = session_factory.kw["bind"]
-        self._single_statement_append = is_postgres(self._engine)
+        # Postgres writes each turn or event as one self-fencing statement (fenced_turn,
+        # leases.append_event_fenced); SQLite in a fenced transaction.
+        self._single_statement_writes = is_postgres(self._engine)
 
     def _publish(self, committed: Sequence[Any]) -> None:
         """Publish committed events in order, each naming the one published before it."""
@@ -133,7 +136,7 @@ class DbRecorder:
 
     def append(self, type: str, data: dict[str, Any]) -> None:
         with self._events_lock:
-            if self._single_statement_append:  # see leases.append_event_fenced
+            if self._single_statement_writes:
                 with autocommit(self._engine) as conn:
                     event = leases.append_event_fenced(conn, self.lease, type, data)
             else:
@@ -150,6 +153,17 @@ class DbRecorder:
             self._publish(self._record_turns(turns))
 
     def _record_turns(self, turns: Sequence[TurnData]) -> list[Any]:
+        if self._single_statement_writes:
+            # A statement per turn: each is idempotent, so a crash between two leaves a replay to
+            # write only the rest, as the single transaction would have.
+            with autocommit(self._engine) as conn:
+                written = [
+                    record_turn_fenced(
+                        conn, self.lease, self.trajectory_id, turn, "turn_finished", turn_finished_data(turn)
+                    )
+                    for turn in turns
+                ]
+            return [event for event in written if event is not None]
         committed: list[Any] = []
         with transaction(self.session_factory) as session:
             leases.fence(session, self.lease)

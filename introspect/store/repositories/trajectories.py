@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
@@ -181,11 +182,11 @@ def trajectory_for_job(session: Session, job_id: uuid.UUID) -> Trajectory | None
     return session.scalars(stmt).first()
 
 
-def record_turn(
-    session: Session, trajectory_id: uuid.UUID, data: TurnData, lease_version: int | None
-) -> uuid.UUID | None:
-    """Insert a turn (and its children) once; returns its id, or None when (trajectory, index) exists."""
-    values = {
+def turn_row(
+    trajectory_id: uuid.UUID, data: TurnData, lease_version: int | None, now: datetime
+) -> dict[str, Any]:
+    """The ``turns`` row of ``data``, with a new id."""
+    return {
         "id": uuid.uuid4(),
         "trajectory_id": trajectory_id,
         "index": data.index,
@@ -208,8 +209,18 @@ def record_turn(
         "prompt_tokens": data.prompt_tokens,
         "completion_tokens": data.completion_tokens,
         "lease_version": lease_version,
-        "created_at": utcnow(),
+        "created_at": now,
     }
+
+
+def record_turn(
+    session: Session, trajectory_id: uuid.UUID, data: TurnData, lease_version: int | None
+) -> uuid.UUID | None:
+    """Insert a turn (and its children) once; returns its id, or None when (trajectory, index) exists.
+
+    (On Postgres a running job writes a turn with ``fenced_turn.record_turn_fenced`` instead: the same
+    rows in one statement.)"""
+    values = turn_row(trajectory_id, data, lease_version, utcnow())
     turn_id = session.connection().execute(_turn_insert(session), values).scalar_one_or_none()
     if turn_id is None:
         return None
