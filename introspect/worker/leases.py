@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.repositories.leases import Lease, renew_lease
+from introspect.store.repositories.leases import Lease, renew_lease, settled_under
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,6 @@ class LeaseKeeper:
         self._interval = interval_seconds
         # Lease -> monotonic time until which no other worker can have claimed it (see lease_for).
         self._held: dict[Lease, float] = {}
-        self._lost: set[Lease] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
@@ -53,7 +52,6 @@ class LeaseKeeper:
     def drop(self, lease: Lease) -> None:
         with self._lock:
             self._held.pop(lease, None)
-            self._lost.discard(lease)
 
     def lease_for(self, job_id: uuid.UUID) -> tuple[Lease, bool] | None:
         """The lease this process holds on ``job_id`` and whether it is certainly still ours.
@@ -73,10 +71,6 @@ class LeaseKeeper:
         with self._lock:
             return [lease.job_id for lease in self._held]
 
-    def is_lost(self, lease: Lease) -> bool:
-        with self._lock:
-            return lease in self._lost
-
     def renew_all(self) -> None:
         with self._lock:
             leases = list(self._held)
@@ -85,17 +79,16 @@ class LeaseKeeper:
             try:
                 with transaction(self._factory) as session:
                     ok = renew_lease(session, lease, self._lease_seconds)
+                    # The finish node settles a job before its run returns and drops the lease: a
+                    # renewal in between finds the job settled under this very lease, not lost.
+                    settled = not ok and settled_under(session, lease)
             except Exception:  # a DB blip: try again next beat, the lease has slack
                 log.warning("lease renewal for job %s failed; will retry", lease.job_id, exc_info=True)
                 continue
             if not ok:
                 with self._lock:
-                    # A job that settled while we were renewing is dropped, not lost: only a lease
-                    # we still hold and failed to renew is news.
                     still_held = self._held.pop(lease, None) is not None
-                    if still_held:
-                        self._lost.add(lease)
-                if still_held:
+                if still_held and not settled:
                     log.warning("lease on job %s (version %s) was lost", lease.job_id, lease.version)
                 continue
             with self._lock:

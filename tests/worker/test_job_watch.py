@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
@@ -69,3 +71,22 @@ def test_lease_is_certain_only_while_recently_renewed(session_factory: sessionma
     keeper.hold(lease, claimed_at=time.monotonic() - 59)  # claimed long ago, never renewed
     assert not watch.lease_certain(lease)
     assert not watch.lease_certain(dataclasses.replace(lease, version=lease.version + 1))
+
+
+def test_a_renewal_tells_a_job_settled_under_the_lease_from_a_lost_lease(
+    session_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper = LeaseKeeper(session_factory, lease_seconds=60, interval_seconds=5)
+    settled, taken = _claimed(session_factory, lease_seconds=0), _claimed(session_factory, lease_seconds=0)
+    keeper.hold(settled)
+    keeper.hold(taken)
+    with transaction(session_factory) as session:
+        # The finish node settled one job before its run dropped the lease; the other's lease
+        # expired and another worker claimed it.
+        assert leases.finish_job(session, settled, status="succeeded", result={})
+        assert leases.claim_job(session, taken.job_id, "other-worker", 60) is not None
+    with caplog.at_level(logging.WARNING, logger="introspect.worker.leases"):
+        keeper.renew_all()
+    assert keeper.held_job_ids() == []
+    lost = [r.getMessage() for r in caplog.records if "was lost" in r.getMessage()]
+    assert lost == [f"lease on job {taken.job_id} (version {taken.version}) was lost"]
