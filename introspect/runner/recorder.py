@@ -24,9 +24,10 @@ from introspect.runner.errors import RunCancelled, RunHandedBack
 from introspect.store.engine import autocommit, is_postgres, transaction
 from introspect.store.models import Job
 from introspect.store.repositories import events, leases, trajectories
+from introspect.store.repositories.fenced_settle import settle_job_fenced
 from introspect.store.repositories.fenced_turn import record_turn_fenced
 from introspect.store.repositories.leases import Lease, StaleLeaseError
-from introspect.store.repositories.trajectories import RewardData, TurnData
+from introspect.store.repositories.trajectories import RewardData, TrajectoryOutcome, TurnData
 
 Notify = Callable[[uuid.UUID, dict[str, Any]], None]
 
@@ -179,15 +180,25 @@ class DbRecorder:
             self._publish(self._finish(data))
 
     def _finish(self, data: FinishData) -> list[Any]:
+        result = None
+        if self.settle_job:
+            result = job_result(
+                data.final_answer, data.stop_reason, data.success, self.trajectory_id, data.turns
+            )
+        if result is not None and self._single_statement_writes:  # see fenced_settle
+            with autocommit(self._engine) as conn:
+                settled = settle_job_fenced(
+                    conn, self.lease, self.trajectory_id, result, _outcome(data), _rewards(data)
+                )
+            if settled.event is None:
+                return []  # a replayed finish node: the job was settled by its first run
+            self.settled_result = result
+            return [settled.event]
         committed: list[Any] = []
-        result: dict[str, Any] | None = None
         with transaction(self.session_factory) as session:
-            if self.settle_job:
+            if result is not None:
                 # finish_job is fenced itself (lease version, still running) and locks the job row,
                 # so here it is the fence: the job settles with its trajectory, no extra statement.
-                result = job_result(
-                    data.final_answer, data.stop_reason, data.success, self.trajectory_id, data.turns
-                )
                 if not leases.finish_job(session, self.lease, status="succeeded", result=result):
                     if not leases.settled_under(session, self.lease):
                         raise StaleLeaseError(
@@ -197,35 +208,41 @@ class DbRecorder:
                 committed.append(events.append_event(session, self.job_id, "status", {"status": "succeeded"}))
             else:
                 leases.fence(session, self.lease)
-            if self._finish_trajectory(session, data):
-                self._add_rewards(session, data)
-            # else: finished by an earlier run of this node, whose rewards exist already
+            if trajectories.finish_trajectory(session, self.trajectory_id, **_outcome(data).__dict__):
+                # else: finished by an earlier run of this node, whose rewards exist already
+                turn_ids = trajectories.turn_ids_by_index(session, self.trajectory_id)
+                trajectories.add_rewards(
+                    session,
+                    self.trajectory_id,
+                    [
+                        (reward, None if index is None else turn_ids[index])
+                        for reward, index in _rewards(data)
+                        if index is None or index in turn_ids
+                    ],
+                )
         self.settled_result = result  # only now: committed
         return committed
 
-    def _finish_trajectory(self, session: Session, data: FinishData) -> bool:
-        return trajectories.finish_trajectory(
-            session,
-            self.trajectory_id,
-            final_answer=data.final_answer,
-            stop_reason=data.stop_reason,
-            success=data.success,
-            outcome_reward=data.outcome_reward,
-            models=data.models,
-            total_tokens=data.total_tokens,
-            total_latency_ms=data.total_latency_ms,
-        )
 
-    def _add_rewards(self, session: Session, data: FinishData) -> None:
-        turn_ids = trajectories.turn_ids_by_index(session, self.trajectory_id)
-        rewards: list[tuple[RewardData, uuid.UUID | None]] = [
-            (RewardData(kind="attempt", value=value, label=value >= 1.0, source="verifier"), turn_ids[index])
-            for index, value in data.attempt_rewards
-            if index in turn_ids
-        ]
-        if data.outcome_reward is not None:
-            outcome = RewardData(
-                kind="outcome", value=data.outcome_reward, label=data.success, source="verifier"
-            )
-            rewards.append((outcome, None))
-        trajectories.add_rewards(session, self.trajectory_id, rewards)
+def _outcome(data: FinishData) -> TrajectoryOutcome:
+    return TrajectoryOutcome(
+        final_answer=data.final_answer,
+        stop_reason=data.stop_reason,
+        success=data.success,
+        outcome_reward=data.outcome_reward,
+        models=data.models,
+        total_tokens=data.total_tokens,
+        total_latency_ms=data.total_latency_ms,
+    )
+
+
+def _rewards(data: FinishData) -> list[tuple[RewardData, int | None]]:
+    """The finished run's rewards, each with the index of its turn (None: the whole trajectory)."""
+    rewards: list[tuple[RewardData, int | None]] = [
+        (RewardData(kind="attempt", value=value, label=value >= 1.0, source="verifier"), index)
+        for index, value in data.attempt_rewards
+    ]
+    if data.outcome_reward is not None:
+        outcome = RewardData(kind="outcome", value=data.outcome_reward, label=data.success, source="verifier")
+        rewards.append((outcome, None))
+    return rewards

@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from introspect.store.json_rows import json_rows
 from introspect.store.models import Critique, Job, JobEvent, Reward, Turn, Verification
 from introspect.store.repositories.leases import Lease, StaleLeaseError
 from introspect.store.repositories.trajectories import TurnData, turn_row
@@ -52,15 +53,6 @@ _TURNS = cast(Table, Turn.__table__)
 _EVENTS = cast(Table, JobEvent.__table__)
 
 _TURN_COLUMNS = [c.name for c in _TURNS.columns]
-
-
-def _rows(name: str, *columns: Any) -> Any:
-    """``jsonb_to_recordset(:name) AS name(col type, ...)``: a JSON list parameter as rows."""
-    return (
-        func.jsonb_to_recordset(bindparam(f"b_{name}", type_=JSONB))
-        .table_valued(*columns)
-        .render_derived(name=name, with_types=True)
-    )
 
 
 def _build() -> Any:
@@ -82,17 +74,17 @@ def _build() -> Any:
     now = bindparam("b_now", type_=_TURNS.c.created_at.type)
     trajectory_id = bindparam("b_trajectory_id", type_=Uuid())
 
-    verifications = _rows(
+    verifications = json_rows(
         "verifications",
         column("id", Uuid()), column("verifier", Text()), column("passed", Boolean()),
         column("score", Float()), column("message", Text()), column("details", JSONB()),
     )  # fmt: skip
-    critiques = _rows(
+    critiques = json_rows(
         "critiques",
         column("id", Uuid()), column("critic", Text()), column("verdict", Text()), column("issues", JSONB()),
         column("feedback", Text()), column("model", Text()),
     )  # fmt: skip
-    rewards = _rows(
+    rewards = json_rows(
         "rewards",
         column("id", Uuid()), column("kind", Text()), column("value", Float()), column("label", Boolean()),
         column("comment", Text()), column("source", Text()), column("on_turn", Boolean()),

@@ -208,15 +208,18 @@ def finish_job(
     if error is not None:
         params["b_error"] = error
     terminal = status in TERMINAL_STATUSES
-    statement = _finish_statement(result is not None, error is not None, terminal)
+    statement = finish_statement(
+        sets_result=result is not None, sets_error=error is not None, terminal=terminal
+    )
     return _rowcount(session.connection().execute(statement, params)) == 1
 
 
 _FINISH_STATEMENTS: dict[tuple[bool, bool, bool], Any] = {}
 
 
-def _finish_statement(sets_result: bool, sets_error: bool, terminal: bool) -> Any:
-    """finish_job's UPDATE for one combination of columns, built once (see _FENCE)."""
+def finish_statement(*, sets_result: bool, sets_error: bool, terminal: bool) -> Any:
+    """finish_job's UPDATE for one combination of columns, built once (see _FENCE). Parameters:
+    b_id, b_version, b_status, b_now and, as set, b_result and b_error."""
     key = (sets_result, sets_error, terminal)
     if key not in _FINISH_STATEMENTS:
         values: dict[str, Any] = {

@@ -29,9 +29,10 @@ _CHILD_INSERTS = {model: insert(cast(Table, model.__table__)) for model in (Veri
 _TRAJECTORIES = cast(Table, Trajectory.__table__)
 _INSERT_TRAJECTORY = insert(_TRAJECTORIES)
 _TURN_IDS = select(_TURNS.c.index, _TURNS.c.id).where(_TURNS.c.trajectory_id == bindparam("b_id"))
-_FINISH = (
+# Public: the settling recorder's one-statement finish (fenced_settle) embeds it.
+FINISH_TRAJECTORY = (
     update(_TRAJECTORIES)
-    .where(_TRAJECTORIES.c.id == bindparam("b_id"), _TRAJECTORIES.c.finished_at.is_(None))
+    .where(_TRAJECTORIES.c.id == bindparam("b_trajectory_id"), _TRAJECTORIES.c.finished_at.is_(None))
     .values(
         {
             name: bindparam(f"b_{name}")
@@ -308,6 +309,22 @@ def add_reward(
     return reward
 
 
+@dataclass(frozen=True)
+class TrajectoryOutcome:
+    final_answer: str | None
+    stop_reason: str
+    success: bool | None
+    outcome_reward: float | None
+    models: list[str]
+    total_tokens: int
+    total_latency_ms: float
+
+    def params(self, trajectory_id: uuid.UUID) -> dict[str, Any]:
+        """The parameters of ``FINISH_TRAJECTORY``."""
+        fields = {f"b_{name}": value for name, value in self.__dict__.items()}
+        return {"b_trajectory_id": trajectory_id, "b_finished_at": utcnow(), **fields}
+
+
 def finish_trajectory(
     session: Session,
     trajectory_id: uuid.UUID,
@@ -321,20 +338,10 @@ def finish_trajectory(
     total_latency_ms: float,
 ) -> bool:
     """Write the trajectory's outcome once: False (and nothing written) if it was finished before."""
-    result = session.connection().execute(
-        _FINISH,
-        {
-            "b_id": trajectory_id,
-            "b_final_answer": final_answer,
-            "b_stop_reason": stop_reason,
-            "b_success": success,
-            "b_outcome_reward": outcome_reward,
-            "b_models": models,
-            "b_total_tokens": total_tokens,
-            "b_total_latency_ms": total_latency_ms,
-            "b_finished_at": utcnow(),
-        },
+    outcome = TrajectoryOutcome(
+        final_answer, stop_reason, success, outcome_reward, models, total_tokens, total_latency_ms
     )
+    result = session.connection().execute(FINISH_TRAJECTORY, outcome.params(trajectory_id))
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
