@@ -14,19 +14,21 @@ from introspect.config import Settings
 from introspect.worker.dispatch import JobDispatcher
 
 
-def _session_factory(request: Request) -> sessionmaker[Session]:
+# Plain reads of app state are ``async def``: FastAPI runs a sync dependency in its thread pool, and
+# that hand-off cost more than the read (several per request).
+async def _session_factory(request: Request) -> sessionmaker[Session]:
     return request.app.state.session_factory
 
 
-def _engine(request: Request) -> Engine:
+async def _engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _dispatcher(request: Request) -> JobDispatcher:
+async def _dispatcher(request: Request) -> JobDispatcher:
     return request.app.state.dispatcher
 
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import signal
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from arq.connections import RedisSettings
@@ -99,6 +100,17 @@ def run_worker(settings: Settings, concurrency: int | None = None, *, models: An
             await asyncio.to_thread(core.shutdown)
 
     try:
-        asyncio.run(main())
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(main())
     finally:
         engine.dispose()
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (uvicorn[standard] brings it, except on Windows), as in the API:
+    every job's hand-offs between the loop and its thread go through the loop. None: asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
