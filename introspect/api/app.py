@@ -67,6 +67,7 @@ def create_app(
                 yield
             finally:
                 await dispatcher.close()
+                await limiter.aclose()
         engine.dispose()
 
     app = FastAPI(

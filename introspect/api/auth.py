@@ -56,12 +56,19 @@ class Authenticator:
         self._keys_present: tuple[float, bool] | None = None
         self._lock = threading.Lock()
 
-    def _db_has_keys(self) -> bool:
-        now = time.monotonic()
+    def _cached_keys_present(self) -> bool | None:
+        """Whether keys are stored, as last read within the TTL; None: not known without a read."""
         with self._lock:
             cached = self._keys_present
-        if cached is not None and now - cached[0] < self.KEYS_PRESENT_TTL:
+        if cached is not None and time.monotonic() - cached[0] < self.KEYS_PRESENT_TTL:
             return cached[1]
+        return None
+
+    def _db_has_keys(self) -> bool:
+        cached = self._cached_keys_present()
+        if cached is not None:
+            return cached
+        now = time.monotonic()
         with transaction(self._factory) as session:
             present = has_api_keys(session)
         with self._lock:
@@ -74,12 +81,23 @@ class Authenticator:
     def authenticate(self, authorization: str | None, client_host: str | None) -> Caller:
         token = _bearer(authorization)
         if token is None:
-            if self.auth_required():
-                raise AuthError("missing bearer API key (Authorization: Bearer <key>)")
-            if not is_loopback(self._bound_host):
-                raise AuthError("no API key configured: unauthenticated access is allowed on loopback only")
-            return Caller(key_id=None, rate_key=f"anon:{client_host or '-'}", anonymous=True)
+            return self._anonymous(self.auth_required(), client_host)
         return self.check_key(token)
+
+    def authenticate_from_memory(self, authorization: str | None, client_host: str | None) -> Caller | None:
+        """``authenticate`` when it needs no database read: no bearer key and the key table's state
+        cached (or bootstrap keys configured). None: call ``authenticate`` (off the event loop)."""
+        if _bearer(authorization) is not None:
+            return None
+        required = True if self._bootstrap else self._cached_keys_present()
+        return None if required is None else self._anonymous(required, client_host)
+
+    def _anonymous(self, auth_required: bool, client_host: str | None) -> Caller:
+        if auth_required:
+            raise AuthError("missing bearer API key (Authorization: Bearer <key>)")
+        if not is_loopback(self._bound_host):
+            raise AuthError("no API key configured: unauthenticated access is allowed on loopback only")
+        return Caller(key_id=None, rate_key=f"anon:{client_host or '-'}", anonymous=True)
 
     def check_key(self, token: str) -> Caller:
         digest = hash_key(token)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from introspect.api.auth import Authenticator, AuthError, Caller
 from introspect.api.ratelimit import RateLimiter
@@ -32,14 +33,19 @@ async def _dispatcher(request: Request) -> JobDispatcher:
     return request.app.state.dispatcher
 
 
-def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     authenticator: Authenticator = request.app.state.authenticator
+    host = request.client.host if request.client else None
     try:
-        caller = authenticator.authenticate(authorization, request.client.host if request.client else None)
+        # Without a bearer key (and with the key table's state cached) no database is involved:
+        # no thread-pool hand-off either.
+        caller = authenticator.authenticate_from_memory(authorization, host)
+        if caller is None:
+            caller = await run_in_threadpool(authenticator.authenticate, authorization, host)
     except AuthError as exc:
         raise HTTPException(401, exc.message, headers={"WWW-Authenticate": "Bearer"}) from exc
     limiter: RateLimiter = request.app.state.rate_limiter
-    if not limiter.allow(caller.rate_key):
+    if not await limiter.allow(caller.rate_key):
         raise HTTPException(429, "rate limit exceeded; retry in a minute", headers={"Retry-After": "60"})
     return caller
 

@@ -1,19 +1,23 @@
 """Per-key fixed-window rate limit: Redis counters when Redis is configured, memory otherwise.
 
-Redis being down must not take the API down with it, so the Redis limiter fails open.
+Asynchronous, so the check runs on the event loop instead of costing each request a hand-off to the
+thread pool (or, in an async route, blocking the loop on Redis). Redis being down must not take the
+API down with it, so the Redis limiter fails open.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
-import redis
+from redis.exceptions import RedisError
 
 
 class RateLimiter(Protocol):
-    def allow(self, key: str) -> bool: ...
+    async def allow(self, key: str) -> bool: ...
+
+    async def aclose(self) -> None: ...
 
 
 class MemoryRateLimiter:
@@ -22,7 +26,7 @@ class MemoryRateLimiter:
         self._counts: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
 
-    def allow(self, key: str) -> bool:
+    async def allow(self, key: str) -> bool:
         window = int(time.time() // 60)
         with self._lock:
             if len(self._counts) > 10_000:
@@ -31,20 +35,28 @@ class MemoryRateLimiter:
             self._counts[(key, window)] = count
         return count <= self._limit
 
+    async def aclose(self) -> None:
+        return None
+
 
 class RedisRateLimiter:
     def __init__(self, redis_url: str, per_minute: int) -> None:
-        self._limit = per_minute
-        self._client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        import redis.asyncio as aioredis
 
-    def allow(self, key: str) -> bool:
+        self._limit = per_minute
+        self._client: Any = aioredis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    async def allow(self, key: str) -> bool:
         window = int(time.time() // 60)
         name = f"introspect:rate:{key}:{window}"
         try:
             pipe = self._client.pipeline()
             pipe.incr(name)
             pipe.expire(name, 120)
-            count = int(pipe.execute()[0])
-        except redis.RedisError:
+            count = int((await pipe.execute())[0])
+        except (RedisError, OSError):
             return True
         return count <= self._limit
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

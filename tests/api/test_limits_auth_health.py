@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -9,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from introspect.api.app import create_app
+from introspect.api.auth import Authenticator, AuthError
+from introspect.api.ratelimit import MemoryRateLimiter
 from introspect.cli.serve import serve_command
 from introspect.config import Settings
 from introspect.store.engine import make_engine, make_session_factory, transaction
@@ -125,3 +128,28 @@ def test_readiness_reports_redis_down(pg_url: str) -> None:
         assert ready.status_code == 503 and ready.json()["checks"]["redis"].startswith("error")
         # The API still takes jobs with Redis down: the row commits, the workers' poll finds it.
         assert client.post("/v1/jobs", json=MINIMAL).status_code == 201
+
+
+def test_an_anonymous_request_is_authenticated_without_the_database_once_its_state_is_cached(
+    pg_url: str,
+) -> None:
+    factory = make_session_factory(make_engine(pg_url))
+    authenticator = Authenticator(Settings(database_url=pg_url), factory, "127.0.0.1")
+    assert authenticator.authenticate_from_memory(None, "127.0.0.1") is None  # key table not read yet
+    assert authenticator.authenticate(None, "127.0.0.1").anonymous
+    cached = authenticator.authenticate_from_memory(None, "127.0.0.1")
+    assert cached is not None and cached.anonymous and cached.rate_key == "anon:127.0.0.1"
+    assert authenticator.authenticate_from_memory("Bearer some-key", "127.0.0.1") is None  # a key: read
+    with_bootstrap = Authenticator(Settings(database_url=pg_url, api_keys=["k"]), factory, "127.0.0.1")
+    with pytest.raises(AuthError):
+        with_bootstrap.authenticate_from_memory(None, "127.0.0.1")
+
+
+def test_the_memory_rate_limiter_counts_per_key() -> None:
+    limiter = MemoryRateLimiter(per_minute=2)
+    results = asyncio.run(_allow_many(limiter, ["a", "a", "b", "a"]))
+    assert results == [True, True, True, False]
+
+
+async def _allow_many(limiter: MemoryRateLimiter, keys: list[str]) -> list[bool]:
+    return [await limiter.allow(key) for key in keys]

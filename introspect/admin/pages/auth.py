@@ -30,7 +30,7 @@ async def login(request: Request) -> Response:
     target = safe_next(form.get("next"))
     limiter: RateLimiter = request.app.state.rate_limiter
     client = request.client.host if request.client else "-"
-    if not limiter.allow(f"admin-login:{client}"):
+    if not await limiter.allow(f"admin-login:{client}"):
         return render(
             request, "login.html", {"next": target, "error": "Too many attempts; wait a minute."},
             identity=None, status_code=429,
