@@ -21,8 +21,9 @@ from introspect.runner.errors import RunCancelled, RunHandedBack
 from introspect.runner.graphs import GRAPHS
 from introspect.runner.recorder import DbRecorder, event_payload, job_result
 from introspect.runner.spec import JobSpec, parse_job
-from introspect.store.engine import transaction
+from introspect.store.engine import autocommit, is_postgres, transaction
 from introspect.store.repositories import events, jobs, leases, trajectories
+from introspect.store.repositories.fenced_start import start_job_fenced
 from introspect.store.repositories.leases import Claim, Lease
 
 
@@ -58,13 +59,24 @@ def _first_run(lease: Lease) -> bool:
     return lease.version == 1
 
 
-def start_claimed(session: Session, claim: Claim, deps: RunnerDeps) -> Started:
-    """``_prepare`` inside the transaction that claimed the job (a worker's): the claim's UPDATE
-    holds the row lock and read the fields, so there is nothing to fence or select -- one
-    transaction per job start instead of two."""
-    started = _start(
-        session, claim.lease, claim.graph, claim.input, claim.config, claim.resume_value, False, deps
-    )
+def start_claimed(claim: Claim, deps: RunnerDeps) -> Started:
+    """``_prepare`` for a job just claimed (the claim read its fields, and no cancel request was
+    pending): on Postgres a first run starts in one fenced statement (``fenced_start``), else in one
+    fenced transaction."""
+    lease = claim.lease
+    engine = deps.session_factory.kw["bind"]
+    if _first_run(lease) and is_postgres(engine):
+        spec = parse_job(claim.graph, dict(claim.input), dict(claim.config or {}), deps.settings)
+        row = _trajectory_row(spec, lease.job_id, claim.config)
+        with autocommit(engine) as conn:
+            event = start_job_fenced(conn, lease, row)
+        running = event_payload(event, prev=claim.last_event_id)
+        return Started(spec, row["id"], claim.resume_value, False, running)
+    with transaction(deps.session_factory) as session:
+        leases.fence(session, lease)
+        started = _start(
+            session, lease, claim.graph, claim.input, claim.config, claim.resume_value, False, deps
+        )
     if started.running_event is not None and claim.last_event_id is not None:
         started.running_event["prev"] = claim.last_event_id  # see event_payload
     return started
@@ -99,20 +111,23 @@ def _start(
     if existing is not None:
         trajectory_id = existing.id
     else:
-        trajectory_id = trajectories.insert_trajectory(
-            session,
-            graph=spec.graph,
-            task_prompt=spec.prompt,
-            job_id=job_id,
-            task_messages=spec.messages or [],
-            reference=spec.reference,
-            verifier=None if spec.verifier is None else spec.verifier.to_json(),
-            meta={"config": dict(config or {})},
-        )
+        trajectory_id = trajectories.insert_trajectory_row(session, _trajectory_row(spec, job_id, config))
     running = None
     if not cancel_requested:
         running = event_payload(events.append_event(session, job_id, "status", {"status": "running"}))
     return Started(spec, trajectory_id, resume_value, cancel_requested, running)
+
+
+def _trajectory_row(spec: JobSpec, job_id: uuid.UUID, config: dict[str, Any] | None) -> dict[str, Any]:
+    return trajectories.trajectory_row(
+        graph=spec.graph,
+        task_prompt=spec.prompt,
+        job_id=job_id,
+        task_messages=spec.messages or [],
+        reference=spec.reference,
+        verifier=None if spec.verifier is None else spec.verifier.to_json(),
+        meta={"config": dict(config or {})},
+    )
 
 
 def _finish(

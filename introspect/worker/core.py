@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from introspect.store.engine import transaction
+from introspect.store.engine import autocommit, transaction
 from introspect.store.repositories import events, jobs, leases
 from introspect.store.repositories.leases import Claim, Lease, StaleLeaseError
 from introspect.worker.job_watch import JobWatch
@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 
 _REMEMBERED_WAKEUPS = 10_000
 
-# Runs inside the transaction that claims a job (so starting a job costs one transaction, not two);
-# what it returns is handed to the executor once that transaction has committed.
-JobStarter = Callable[[Session, Claim], object]
+# Runs right after a job is claimed (the claim is one statement, committed) and writes the job's start
+# itself; what it returns is handed to the executor. A start that raises counts as a failed attempt.
+JobStarter = Callable[[Claim], object]
 # Runs a claimed job (with what the starter returned, or None without one); returns True when it
 # settled the job (finished it, or parked it waiting for a person) and False when it returned early
 # -- asked to stop -- with the job still leased to us.
@@ -56,6 +56,7 @@ class WorkerCore:
         start: JobStarter | None = None,
     ) -> None:
         self._factory = factory
+        self._engine = factory.kw["bind"]
         self._execute = execute
         self._start = start
         self.owner = owner
@@ -189,25 +190,19 @@ class WorkerCore:
             self._hand_back(lease)
 
     def _claim_and_start(self, job_id: uuid.UUID) -> tuple[Lease, object] | None:
-        lease: Lease | None = None
+        with autocommit(self._engine) as conn:  # the claim is one statement: its own transaction
+            claim = leases.claim_job_to_run(conn, job_id, self.owner, self._lease_seconds)
+        if claim is None:
+            return None
+        if self._start is None:
+            return claim.lease, None
         try:
-            with transaction(self._factory) as session:
-                claim = leases.claim_job_to_run(session, job_id, self.owner, self._lease_seconds)
-                if claim is None:
-                    return None
-                lease = claim.lease
-                return lease, None if self._start is None else self._start(session, claim)
+            return claim.lease, self._start(claim)
         except Exception as exc:
-            if lease is None:
-                raise  # the claim itself failed (database away): the poll offers the job again
-            failure = exc
-        # The start failed (a job its graph can no longer parse, say) and took the claim down with
-        # it: claim again on its own, so that the attempt counts and a poison job ends failed.
-        with transaction(self._factory) as session:
-            lease = leases.claim_job(session, job_id, self.owner, self._lease_seconds)
-        if lease is not None:
-            self._settle_error(lease, failure)
-        return None
+            # The start failed (a job its graph can no longer parse, say). The claim counted the
+            # attempt: settle it as a failed one, so that a poison job ends failed.
+            self._settle_error(claim.lease, exc)
+            return None
 
     def _hand_back(self, lease: Lease) -> None:
         """The executor returned with the job still running under our lease: we were asked to stop."""

@@ -33,9 +33,9 @@ def start_worker_runtime(
     with make_checkpointer(settings.resolved_database_url) as raw_checkpointer:
         deps: RunnerDeps | None = None
 
-        def start(session: Session, claim: Claim) -> Started:
+        def start(claim: Claim) -> Started:
             assert deps is not None, "jobs are only submitted after start()"
-            return start_claimed(session, claim, deps)
+            return start_claimed(claim, deps)
 
         def execute(job_id: uuid.UUID, lease: Lease, started: object) -> bool:
             assert deps is not None, "jobs are only submitted after start()"

@@ -1,4 +1,4 @@
-"""The WorkerCore starts a job in the transaction that claims it, and counts a start that fails."""
+"""The WorkerCore starts a job right after claiming it, and counts a start that fails."""
 
 from __future__ import annotations
 
@@ -20,14 +20,16 @@ def _core(factory: sessionmaker[Session], start: Any, execute: Any) -> WorkerCor
     return idle_core(factory, execute, owner="core-test", max_attempts=2, start=start)
 
 
-def test_the_start_runs_in_the_claim_transaction_and_its_result_reaches_the_executor(
+def test_the_start_gets_the_claimed_fields_and_its_result_reaches_the_executor(
     session_factory: sessionmaker[Session],
 ) -> None:
     seen: list[Any] = []
 
-    def start(session: Session, claim: Claim) -> str:
+    def start(claim: Claim) -> str:
         seen.append((claim.graph, claim.input, claim.config, claim.resume_value, claim.lease.version))
-        events.append_event(session, claim.lease.job_id, "status", {"status": "running"})
+        with transaction(session_factory) as session:
+            leases.fence(session, claim.lease)  # the claim has committed: its lease is current
+            events.append_event(session, claim.lease.job_id, "status", {"status": "running"})
         return "started"
 
     def execute(job_id: uuid.UUID, lease: Lease, started: object) -> bool:
@@ -56,8 +58,7 @@ def test_a_failing_start_counts_as_an_attempt_and_a_poison_job_ends_failed(
 ) -> None:
     ran: list[uuid.UUID] = []
 
-    def start(session: Session, claim: Claim) -> None:
-        events.append_event(session, claim.lease.job_id, "status", {"status": "running"})
+    def start(claim: Claim) -> None:
         raise ValueError("unknown graph 'gone'")
 
     core = _core(session_factory, start, lambda job_id, lease, started: ran.append(job_id) or True)
@@ -72,8 +73,7 @@ def test_a_failing_start_counts_as_an_attempt_and_a_poison_job_ends_failed(
                 assert job is not None and (job.status, job.attempts) == expected
                 assert job.error is not None and "unknown graph 'gone'" in job.error
         with transaction(session_factory) as session:
-            # The failed starts' writes ('running') were rolled back; the retry and the failure
-            # are in the log.
+            # The retry and the failure are in the log.
             logged = [(e.data["status"], e.data.get("retry")) for e in events_of(session, job_id)]
             assert logged == [("queued", True), ("failed", None)]
     finally:

@@ -18,7 +18,6 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, null, or_, select, update
 from sqlalchemy.orm import Session
 
-from introspect.store.engine import is_postgres
 from introspect.store.models import TERMINAL_STATUSES, Job, JobEvent
 from introspect.store.types import utcnow
 
@@ -123,17 +122,21 @@ def claim_job(session: Session, job_id: uuid.UUID, owner: str, lease_seconds: fl
     return None if claim is None else claim.lease
 
 
-def claim_job_to_run(session: Session, job_id: uuid.UUID, owner: str, lease_seconds: float) -> Claim | None:
-    """``claim_job`` returning the job's graph, input, config and pending human answer too."""
+def claim_job_to_run(
+    db: Session | Connection, job_id: uuid.UUID, owner: str, lease_seconds: float
+) -> Claim | None:
+    """``claim_job`` returning the job's graph, input, config and pending human answer too. On an
+    autocommit ``Connection`` (a worker's) the claim is one statement, its own transaction."""
     now = utcnow()
-    statement = _CLAIM_ON_POSTGRES if is_postgres(session) else _CLAIM_ELSEWHERE
+    conn = db.connection() if isinstance(db, Session) else db
+    statement = _CLAIM_ON_POSTGRES if conn.dialect.name == "postgresql" else _CLAIM_ELSEWHERE
     params = {
         "b_id": job_id,
         "b_now": now,
         "b_owner": owner,
         "b_expires": now + timedelta(seconds=lease_seconds),
     }
-    row = session.connection().execute(statement, params).first()
+    row = conn.execute(statement, params).first()
     if row is None:
         return None
     lease = Lease(job_id=job_id, owner=owner, version=row.lease_version)

@@ -149,10 +149,34 @@ def insert_trajectory(
 ) -> uuid.UUID:
     """``create_trajectory`` for a caller that needs only the id (a worker starting a job): one Core
     INSERT, no ORM object and unit-of-work flush (which were most of a job's start-up cost)."""
-    row = _new_trajectory(graph, task_prompt, job_id, task_messages, reference, verifier, meta, None)
-    row["metadata"] = row.pop("meta")  # the column's name; ``meta`` is the ORM attribute's
+    row = trajectory_row(
+        graph=graph, task_prompt=task_prompt, job_id=job_id, task_messages=task_messages,
+        reference=reference, verifier=verifier, meta=meta,
+    )  # fmt: skip
+    return insert_trajectory_row(session, row)
+
+
+def insert_trajectory_row(session: Session, row: dict[str, Any]) -> uuid.UUID:
+    """Insert a ``trajectory_row``; returns its id."""
     session.connection().execute(_INSERT_TRAJECTORY, row)
     return cast(uuid.UUID, row["id"])
+
+
+def trajectory_row(
+    *,
+    graph: str,
+    task_prompt: str,
+    job_id: uuid.UUID | None = None,
+    task_messages: list[Any] | None = None,
+    reference: str | None = None,
+    verifier: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A new trajectory's row, keyed by column name, with a new id (the other columns' defaults
+    apply on insert)."""
+    row = _new_trajectory(graph, task_prompt, job_id, task_messages, reference, verifier, meta, None)
+    row["metadata"] = row.pop("meta")  # the column's name; ``meta`` is the ORM attribute's
+    return row
 
 
 def _new_trajectory(
