@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -63,6 +65,25 @@ def run_worker_processes(target: Callable[[], None], processes: int, *, stop_tim
 
 
 def _start(context: multiprocessing.context.SpawnContext, target: Callable[[], None]) -> BaseProcess:
-    child = context.Process(target=target, name="introspect-worker")
+    child = context.Process(target=_child_main, args=(target,), name="introspect-worker")
     child.start()
     return child
+
+
+def _child_main(target: Callable[[], None]) -> None:
+    """A child runs ``target`` and stops as if sent SIGTERM -- handing its running jobs back -- when
+    its supervisor is gone without stopping it (SIGKILL, the OOM killer): an orphaned worker would
+    run on unsupervised, and a ``kill -9`` of the command would not stop the worker."""
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None:
+        watch = threading.Thread(
+            target=_stop_when_gone, args=(supervisor.sentinel,), name="supervisor-watch", daemon=True
+        )
+        watch.start()
+    target()
+
+
+def _stop_when_gone(supervisor_sentinel: int) -> None:
+    multiprocessing.connection.wait([supervisor_sentinel])
+    log.warning("worker supervisor is gone; stopping this worker process")
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -83,3 +83,26 @@ def test_processes_run_jobs_are_restarted_and_stop_together(
             supervisor.kill()
             supervisor.wait(timeout=10)
         engine.dispose()
+
+
+def test_worker_processes_stop_when_their_supervisor_is_killed(
+    tmp_path: Path, pg_url: str, redis_url: str
+) -> None:
+    log = tmp_path / "worker.log"
+    supervisor = start_worker(
+        pg_url, redis_url, Script(answers=["The answer is 42."]), log, worker_processes=2
+    )
+    children: list[int] = []
+    try:
+        wait_for(lambda: len(_children(supervisor.pid)) == 2, 60, "two worker processes", log)
+        children = _children(supervisor.pid)
+        supervisor.kill()  # no chance to stop its children
+        supervisor.wait(timeout=10)
+        wait_for(lambda: not any(_alive(pid) for pid in children), 60, "the orphans to stop", log)
+        assert "supervisor is gone" in log.read_text()
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
