@@ -16,6 +16,7 @@ from introspect.api.auth import Authenticator
 from introspect.api.body_limit import BodySizeLimitMiddleware
 from introspect.api.deps import _caller
 from introspect.api.errors import install_error_handlers
+from introspect.api.event_hub import JobEventHub
 from introspect.api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from introspect.api.routes import corpora, events, health, jobs, trajectories
 from introspect.config import Settings, get_settings
@@ -50,6 +51,10 @@ def create_app(
             else MemoryRateLimiter(settings.rate_limit_per_minute)
         )
         app.state.rate_limiter = limiter
+        # One pub/sub connection for every SSE stream of this process (None: embedded mode, whose
+        # streams read the log).
+        hub = JobEventHub(settings.redis_url) if settings.redis_url else None
+        app.state.event_hub = hub
         with ExitStack() as stack:
             dispatcher: JobDispatcher
             if settings.embedded:
@@ -68,6 +73,8 @@ def create_app(
             finally:
                 await dispatcher.close()
                 await limiter.aclose()
+                if hub is not None:
+                    await hub.aclose()
         engine.dispose()
 
     app = FastAPI(

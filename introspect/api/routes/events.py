@@ -9,7 +9,6 @@ without a read of the log (see ``_following``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -21,11 +20,11 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from introspect.api.deps import CallerDep, EngineDep
+from introspect.api.event_hub import JobEventHub, Subscription
 from introspect.api.services.jobs import NotFoundError
 from introspect.store.engine import autocommit
 from introspect.store.models import TERMINAL_STATUSES
 from introspect.store.repositories import events
-from introspect.worker.notify import job_channel
 
 router = APIRouter(tags=["jobs"])
 
@@ -53,10 +52,9 @@ async def job_events(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-    redis_url: str | None = request.app.state.settings.redis_url
     # Subscribe before the first read: an event committed in between then still wakes us (a
     # subscription made after the read would miss it and sleep until the poll timeout).
-    waiter = _Waiter(redis_url, job_id)
+    waiter = _Waiter(request.app.state.event_hub, job_id)
     await waiter.subscribe()
     status, first = await run_in_threadpool(_read, engine, job_id, after)
     if status is None:
@@ -119,47 +117,27 @@ class _Waiter:
     """Sleeps until a pub/sub wake-up or the poll interval, whichever comes first; returns the
     published event (None after a timeout, or without Redis)."""
 
-    def __init__(self, redis_url: str | None, job_id: uuid.UUID) -> None:
-        self._redis_url = redis_url
+    def __init__(self, hub: JobEventHub | None, job_id: uuid.UUID) -> None:
+        self._hub = hub
         self._job_id = job_id
-        self._pubsub: Any = None
+        self._subscription: Subscription | None = None
 
     async def subscribe(self) -> bool:
-        if self._redis_url is None:
+        if self._hub is None:
             return False
-        if self._pubsub is None:
-            try:
-                import redis.asyncio as aioredis
-
-                client = aioredis.Redis.from_url(self._redis_url, socket_connect_timeout=0.5)
-                pubsub = client.pubsub()
-                await pubsub.subscribe(job_channel(self._job_id))
-                self._pubsub = pubsub
-            except Exception:  # Redis down: we poll the event log instead
-                return False
-        return True
+        if self._subscription is None or self._subscription.broken:
+            self._subscription = await self._hub.subscribe(self._job_id)
+        return self._subscription is not None
 
     async def wait(self) -> dict[str, Any] | None:
-        # A subscription made here (Redis came back) may have missed a wake-up: the next wait
-        # after it is bounded by the 1 s timeout, and the caller re-reads the log after a timeout.
+        # A subscription made here (Redis came back) may have missed a wake-up: the caller re-reads
+        # the log after every None.
         if not await self.subscribe():
             await asyncio.sleep(POLL_SECONDS)
             return None
-        try:
-            message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-        except Exception:  # Redis went away: fall back to polling the event log
-            self._pubsub = None
-            await asyncio.sleep(POLL_SECONDS)
-            return None
-        if message is None:
-            return None
-        try:
-            published = json.loads(message["data"])
-        except (TypeError, ValueError):
-            return None
-        return published if isinstance(published, dict) else None
+        assert self._subscription is not None
+        return await self._subscription.get(timeout=1.0)
 
     async def close(self) -> None:
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+        if self._subscription is not None:
+            await self._subscription.close()
