@@ -43,7 +43,8 @@ def make_checkpointer(database_url: str, *, max_pool_size: int = 10) -> Iterator
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
-        # PostgresSaver needs autocommit and dict rows; prepare_threshold=0 keeps it pgbouncer-safe.
+        # PostgresSaver needs autocommit and dict rows; prepare_threshold=0 (LangGraph's documented
+        # setting) prepares each statement on its first use, as its queries repeat for every step.
         pool: ConnectionPool[Any] = ConnectionPool(
             _postgres_conninfo(database_url),
             min_size=1,
