@@ -2,7 +2,7 @@
 
 ``output_logits=True`` keeps every ``[B, V]`` row (for V = 128k and 1k tokens, half a gigabyte per
 sequence). This processor reduces each row as it passes to a handful of numbers per token, so memory is
-O(B * T * k) plus the one ``[B, V]`` row of the step in flight.
+O(B * T * k) plus two ``[B, V]`` rows reused from step to step (see ``RowBuffers``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 import torch
 from transformers import LogitsProcessor
 
-from introspect.uncertainty.logits import RowSums, Support, finish_stats, row_sums, stats_from_arrays
+from introspect.uncertainty.logits import (
+    RowBuffers,
+    RowSums,
+    Support,
+    finish_stats,
+    row_sums,
+    stats_from_arrays,
+)
 
 if TYPE_CHECKING:
     from introspect.uncertainty.token_stats import TokenStats
@@ -47,6 +54,7 @@ class StatsCollector(LogitsProcessor):
     def reset(self) -> None:
         self.prompt_length: int | None = None
         self._last: RowSums | None = None
+        self._buffers = RowBuffers()
         # One list per RowSums field (except ``shifted``), one [B] or [B, k] tensor per step.
         self._steps: dict[str, list[torch.Tensor]] = {name: [] for name in _KEPT}
         self._chosen_z: list[torch.Tensor] = []
@@ -57,7 +65,7 @@ class StatsCollector(LogitsProcessor):
             self.prompt_length = input_ids.shape[1]
         elif self._last is not None:
             self._chosen_z.append(self._last.shifted_of(input_ids[:, -1]))
-        sums = row_sums(scores, top_k=self.top_k, support=self.support)
+        sums = row_sums(scores, top_k=self.top_k, support=self.support, buffers=self._buffers)
         self._last = sums
         for name in _KEPT:
             value = getattr(sums, name)
@@ -74,7 +82,7 @@ class StatsCollector(LogitsProcessor):
         held = [t for ts in self._steps.values() for t in ts] + self._chosen_z
         if self._last is not None:
             held.append(self._last.shifted)
-        return sum(t.nelement() * t.element_size() for t in held)
+        return sum(t.nelement() * t.element_size() for t in held) + self._buffers.scratch_bytes()
 
     @torch.no_grad()
     def finalize(self, sequences: torch.Tensor, eos_token_ids: list[int] | None = None) -> list[TokenStats]:
@@ -91,6 +99,7 @@ class StatsCollector(LogitsProcessor):
             )
         self._chosen_z.append(self._last.shifted_of(generated[:, -1].to(self._last.shifted.device)))
         last, self._last = self._last, None
+        self._buffers = RowBuffers()
         stacked = {name: torch.stack(ts, dim=1) for name, ts in self._steps.items() if ts}  # [B, T(, k)]
         arrays = finish_stats(last._replace(**stacked), torch.stack(self._chosen_z, dim=1))
         ids = generated.cpu().numpy()

@@ -153,3 +153,18 @@ def test_float32_rows_of_a_realistic_vocabulary_are_within_1e_5_of_float64(scale
     single, double = stats_from_logits(logits, ids), stats_from_logits(logits.double(), ids)
     for field in FIELDS:
         _assert_close(getattr(single, field), getattr(double, field), atol=1e-5)
+
+
+def test_row_buffers_are_reused_and_give_the_same_sums() -> None:
+    from introspect.uncertainty.logits import RowBuffers, row_sums
+
+    torch.manual_seed(3)
+    buffers = RowBuffers()
+    rows = [torch.randn(2, 5000) * 3, torch.randn(2, 5000) * 3]
+    rows[1][0, :7] = -math.inf  # a masked row takes the clamped path
+    for x in rows:
+        fresh, reused = row_sums(x, top_k=3), row_sums(x, top_k=3, buffers=buffers)
+        for name in ("shifted", "mass", "first", "second", "sum_z", "top_z", "top_ids"):
+            assert torch.equal(getattr(fresh, name), getattr(reused, name)), name
+        assert reused.shifted.data_ptr() == buffers.shifted.data_ptr()  # type: ignore[union-attr]
+    assert buffers.scratch_bytes() == 2 * 5000 * 4
