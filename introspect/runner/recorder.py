@@ -185,15 +185,22 @@ class DbRecorder:
             result = job_result(
                 data.final_answer, data.stop_reason, data.success, self.trajectory_id, data.turns
             )
-        if result is not None and self._single_statement_writes:  # see fenced_settle
-            with autocommit(self._engine) as conn:
-                settled = settle_job_fenced(
-                    conn, self.lease, self.trajectory_id, result, _outcome(data), _rewards(data)
-                )
-            if settled.event is None:
-                return []  # a replayed finish node: the job was settled by its first run
-            self.settled_result = result
-            return [settled.event]
+        if result is not None and self._single_statement_writes:
+            return self._settle_in_one_statement(data, result)
+        return self._finish_in_transaction(data, result)
+
+    def _settle_in_one_statement(self, data: FinishData, result: dict[str, Any]) -> list[Any]:
+        """Postgres: see ``fenced_settle``."""
+        with autocommit(self._engine) as conn:
+            settled = settle_job_fenced(
+                conn, self.lease, self.trajectory_id, result, _outcome(data), _rewards(data)
+            )
+        if settled.event is None:
+            return []  # a replayed finish node: the job was settled by its first run
+        self.settled_result = result
+        return [settled.event]
+
+    def _finish_in_transaction(self, data: FinishData, result: dict[str, Any] | None) -> list[Any]:
         committed: list[Any] = []
         with transaction(self.session_factory) as session:
             if result is not None:
@@ -208,18 +215,15 @@ class DbRecorder:
                 committed.append(events.append_event(session, self.job_id, "status", {"status": "succeeded"}))
             else:
                 leases.fence(session, self.lease)
-            if trajectories.finish_trajectory(session, self.trajectory_id, **_outcome(data).__dict__):
-                # else: finished by an earlier run of this node, whose rewards exist already
+            # False: finished by an earlier run of this node, whose rewards exist already.
+            if trajectories.finish_trajectory_with(session, self.trajectory_id, _outcome(data)):
                 turn_ids = trajectories.turn_ids_by_index(session, self.trajectory_id)
-                trajectories.add_rewards(
-                    session,
-                    self.trajectory_id,
-                    [
-                        (reward, None if index is None else turn_ids[index])
-                        for reward, index in _rewards(data)
-                        if index is None or index in turn_ids
-                    ],
-                )
+                rewards = [
+                    (reward, None if index is None else turn_ids[index])
+                    for reward, index in _rewards(data)
+                    if index is None or index in turn_ids
+                ]
+                trajectories.add_rewards(session, self.trajectory_id, rewards)
         self.settled_result = result  # only now: committed
         return committed
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from introspect.store.dialect_insert import insert_for_dialect
@@ -365,6 +365,11 @@ def finish_trajectory(
     outcome = TrajectoryOutcome(
         final_answer, stop_reason, success, outcome_reward, models, total_tokens, total_latency_ms
     )
+    return finish_trajectory_with(session, trajectory_id, outcome)
+
+
+def finish_trajectory_with(session: Session, trajectory_id: uuid.UUID, outcome: TrajectoryOutcome) -> bool:
+    """``finish_trajectory`` with the outcome as one value."""
     result = session.connection().execute(FINISH_TRAJECTORY, outcome.params(trajectory_id))
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
@@ -390,7 +395,3 @@ def turn_ids_by_index(session: Session, trajectory_id: uuid.UUID) -> dict[int, u
 def list_rewards(session: Session, trajectory_id: uuid.UUID) -> Sequence[Reward]:
     stmt = select(Reward).where(Reward.trajectory_id == trajectory_id).order_by(Reward.created_at)
     return session.scalars(stmt).all()
-
-
-def max_turn_index(session: Session, trajectory_id: uuid.UUID) -> int | None:
-    return session.scalar(select(func.max(Turn.index)).where(Turn.trajectory_id == trajectory_id))
