@@ -3,7 +3,8 @@
 Both sides run the same self-critique graph on the same instant scripted model (two turns per job:
 a wrong answer, then the right one), side by side in one run on throwaway Postgres and Redis:
 
-* bare: ``graph.invoke`` with LangGraph's Postgres checkpointer (durability "sync") and an in-memory
+* bare: ``graph.invoke`` with LangGraph's Postgres checkpointer (durability "sync"), the service's
+  run config for the graph (``GraphEntry.run_config``: its thread-pool size) and an in-memory
   recorder — what LangGraph alone costs per turn;
 * service (sequential): POST /v1/jobs to the API (its own uvicorn process, as deployed), one
   ``introspect worker`` process (wake-up list + arq, leases, fenced writes of turns, events,
@@ -83,11 +84,14 @@ def bare_per_turn(db_url: str, runs: int) -> tuple[float, float]:
     spec = parse_job("self_critique", JOB_INPUT, {}, settings)
     with make_checkpointer(db_url) as checkpointer:
         deps = RunnerDeps(factory, checkpointer, ScriptedProvider(SCRIPT), settings)
-        graph = GRAPHS["self_critique"].load().compile(checkpointer=checkpointer)
+        entry = GRAPHS["self_critique"]
+        graph = entry.load().compile(checkpointer=checkpointer)
         timings, cpu = [], []
         for i in range(runs + 3):
             context = build_context(spec, deps, MemoryRecorder())
-            config: Any = {"configurable": {"thread_id": f"bare-{uuid.uuid4()}"}}
+            # The service's own run config (thread pool size included): both sides run LangGraph
+            # the same way, so the ratio is what the service adds.
+            config: Any = entry.run_config(f"bare-{uuid.uuid4()}")
             started, cpu_started = time.perf_counter(), time.process_time()
             graph.invoke(initial_input(spec), config, context=context, durability="sync")
             if i >= 3:  # warm-up runs excluded

@@ -194,8 +194,9 @@ def execute_job(
         settle_job=True,
         last_event_id=running_id,
     )
-    graph = GRAPHS[spec.graph].compiled(deps.checkpointer)
-    config: Any = {"configurable": {"thread_id": str(job_id)}}
+    entry = GRAPHS[spec.graph]
+    graph = entry.compiled(deps.checkpointer)
+    config: Any = entry.run_config(str(job_id))
     if _first_run(lease) and prepared.resume_value is None:
         run_input = initial_input(spec)  # no checkpoint to read back
     else:
