@@ -131,7 +131,7 @@ class DbRecorder:
                 select(Job.lease_version, Job.cancel_requested).where(Job.id == self.job_id)
             ).first()
         if row is None or row.lease_version != self.lease.version:
-            raise StaleLeaseError(f"lease {self.lease.version} on job {self.job_id} is no longer held")
+            raise StaleLeaseError.of(self.lease)
         if row.cancel_requested:
             raise RunCancelled(f"job {self.job_id} was cancelled")
 
@@ -208,9 +208,7 @@ class DbRecorder:
                 # so here it is the fence: the job settles with its trajectory, no extra statement.
                 if not leases.finish_job(session, self.lease, status="succeeded", result=result):
                     if not leases.settled_under(session, self.lease):
-                        raise StaleLeaseError(
-                            f"lease {self.lease.version} on job {self.job_id} is no longer held"
-                        )
+                        raise StaleLeaseError.of(self.lease)
                     return []  # a replayed finish node: the job was settled by its first run
                 committed.append(events.append_event(session, self.job_id, "status", {"status": "succeeded"}))
             else:

@@ -37,8 +37,8 @@ def _running_job_with_two_turns(engine: Engine) -> tuple[leases.Lease, uuid.UUID
     with transaction(factory) as s:
         lease = leases.claim_job(s, job_id, "w1", 60)
         assert lease is not None
-        trajectory_id = trajectories.insert_trajectory(
-            s, graph="self_critique", task_prompt="p", job_id=job_id
+        trajectory_id = trajectories.insert_trajectory_row(
+            s, trajectories.trajectory_row(graph="self_critique", task_prompt="p", job_id=job_id)
         )
         for index in (0, 1):
             trajectories.record_turn(s, trajectory_id, TurnData(index=index, phase="generate"), lease.version)

@@ -29,8 +29,8 @@ def _leased_trajectory(factory: sessionmaker[Session]) -> tuple[leases.Lease, uu
         job = jobs.create_job(s, graph="self_critique", input={"prompt": "p"}).job
     with transaction(factory) as s:
         lease = leases.claim_job(s, job.id, "w1", 60)
-        trajectory_id = trajectories.insert_trajectory(
-            s, graph="self_critique", task_prompt="p", job_id=job.id
+        trajectory_id = trajectories.insert_trajectory_row(
+            s, trajectories.trajectory_row(graph="self_critique", task_prompt="p", job_id=job.id)
         )
     assert lease is not None
     return lease, trajectory_id

@@ -17,9 +17,10 @@ from introspect.store.repositories.trajectories import (
     create_trajectory,
     finish_trajectory,
     get_trajectory_detail,
-    insert_trajectory,
+    insert_trajectory_row,
     list_rewards,
     record_turn,
+    trajectory_row,
 )
 
 
@@ -75,7 +76,9 @@ def test_finish_trajectory_sets_outcome(session_factory: sessionmaker[Session]) 
         assert detail.finished_at is not None
 
 
-def test_insert_trajectory_writes_what_create_trajectory_does(session_factory: sessionmaker[Session]) -> None:
+def test_insert_trajectory_row_writes_what_create_trajectory_does(
+    session_factory: sessionmaker[Session],
+) -> None:
     fields: dict[str, Any] = {
         "graph": "self_critique",
         "task_prompt": "What is 2+2?",
@@ -86,7 +89,7 @@ def test_insert_trajectory_writes_what_create_trajectory_does(session_factory: s
     }
     with transaction(session_factory) as s:
         by_orm = create_trajectory(s, **fields).id
-        by_core = insert_trajectory(s, **fields)
+        by_core = insert_trajectory_row(s, trajectory_row(**fields))
     columns = (
         "graph", "task_prompt", "task_messages", "task_hash", "reference", "verifier", "meta", "models",
         "total_tokens", "total_latency_ms", "finished_at", "job_id",

@@ -39,7 +39,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal,
     or_,
     select,
     true,
@@ -47,7 +46,7 @@ from sqlalchemy import (
 
 from introspect.store.json_rows import json_rows
 from introspect.store.models import Job, JobEvent, Reward, Turn
-from introspect.store.repositories.leases import Lease, StaleLeaseError, finish_statement
+from introspect.store.repositories.leases import Lease, StaleLeaseError, finish_statement, insert_event_from
 from introspect.store.repositories.trajectories import FINISH_TRAJECTORY, RewardData, TrajectoryOutcome
 from introspect.store.types import utcnow
 
@@ -73,20 +72,7 @@ def _build() -> Any:
         .cte("settle")
     )
     now = bindparam("b_now", type_=_EVENTS.c.created_at.type)
-    event = (
-        insert(_EVENTS)
-        .from_select(
-            ["job_id", "type", "data", "created_at"],
-            select(
-                settle.c.id,
-                literal("status", type_=_EVENTS.c.type.type),
-                bindparam("b_event_data", type_=_EVENTS.c.data.type),
-                now,
-            ),
-        )
-        .returning(_EVENTS.c.id)
-        .cte("event")
-    )
+    event = insert_event_from(settle, settle.c.id, event_type="status", data="b_event_data").cte("event")
     trajectory = (
         FINISH_TRAJECTORY.where(exists(select(settle.c.id))).returning(_TRAJECTORIES.c.id).cte("trajectory")
     )
@@ -144,9 +130,7 @@ def settle_job_fenced(
         "b_result": result,
         "b_event_data": data,
         "b_rewards": [
-            {"id": str(uuid.uuid4()), "turn_index": index, "kind": r.kind, "value": r.value, "label": r.label,
-             "comment": r.comment, "source": r.source}
-            for r, index in rewards
+            {"id": str(uuid.uuid4()), "turn_index": index, **r.columns()} for r, index in rewards
         ],
         **outcome.params(trajectory_id),
     }  # fmt: skip
@@ -156,4 +140,4 @@ def settle_job_fenced(
         return Settled(event)
     if row.version == lease.version and row.status != "running":
         return Settled(None)  # settled by an earlier run of the finish node under this lease
-    raise StaleLeaseError(f"lease {lease.version} on job {lease.job_id} is no longer held")
+    raise StaleLeaseError.of(lease)

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, literal, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select
 
 from introspect.store.models import Job, JobEvent, Trajectory
-from introspect.store.repositories.leases import Lease, StaleLeaseError
+from introspect.store.repositories.leases import Lease, StaleLeaseError, fence_cte, insert_event_from
 from introspect.store.types import utcnow
 
 _JOBS = cast(Table, Job.__table__)
@@ -37,33 +37,14 @@ RUNNING = {"status": "running"}
 
 
 def _build() -> Any:
-    fence = (
-        update(_JOBS)
-        .where(_JOBS.c.id == bindparam("b_job_id"), _JOBS.c.lease_version == bindparam("b_version"))
-        .values(updated_at=bindparam("b_now"))
-        .returning(_JOBS.c.id)
-        .cte("fence")
-    )
+    fence = fence_cte()
     values = [bindparam(f"t_{name}", type_=_TRAJECTORIES.c[name].type) for name in _TRAJECTORY_COLUMNS]
     trajectory = (
         insert(_TRAJECTORIES)
         .from_select(list(_TRAJECTORY_COLUMNS), select(*values).select_from(fence), include_defaults=False)
         .cte("trajectory")
     )
-    event = (
-        insert(_EVENTS)
-        .from_select(
-            ["job_id", "type", "data", "created_at"],
-            select(
-                fence.c.id,
-                literal("status", type_=_EVENTS.c.type.type),
-                bindparam("b_data", type_=_EVENTS.c.data.type),
-                bindparam("b_now", type_=_EVENTS.c.created_at.type),
-            ),
-        )
-        .returning(_EVENTS.c.id)
-        .cte("event")
-    )
+    event = insert_event_from(fence, fence.c.id, event_type="status").cte("event")
     return select(select(event.c.id).scalar_subquery().label("event_id")).add_cte(trajectory)
 
 
@@ -81,5 +62,5 @@ def start_job_fenced(conn: Connection, lease: Lease, trajectory: dict[str, Any])
     params["b_data"] = RUNNING
     event_id = conn.execute(_START, params).scalar_one()
     if event_id is None:
-        raise StaleLeaseError(f"lease {lease.version} on job {lease.job_id} is no longer held")
+        raise StaleLeaseError.of(lease)
     return JobEvent(id=event_id, job_id=lease.job_id, type="status", data=dict(RUNNING), created_at=now)

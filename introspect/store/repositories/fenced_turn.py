@@ -37,14 +37,13 @@ from sqlalchemy import (
     insert,
     select,
     true,
-    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from introspect.store.json_rows import json_rows
 from introspect.store.models import Critique, Job, JobEvent, Reward, Turn, Verification
-from introspect.store.repositories.leases import Lease, StaleLeaseError
+from introspect.store.repositories.leases import Lease, StaleLeaseError, fence_cte, insert_event_from
 from introspect.store.repositories.trajectories import TurnData, turn_row
 from introspect.store.types import utcnow
 
@@ -56,13 +55,7 @@ _TURN_COLUMNS = [c.name for c in _TURNS.columns]
 
 
 def _build() -> Any:
-    fence = (
-        update(_JOBS)
-        .where(_JOBS.c.id == bindparam("b_job_id"), _JOBS.c.lease_version == bindparam("b_version"))
-        .values(updated_at=bindparam("b_now"))
-        .returning(_JOBS.c.id)
-        .cte("fence")
-    )
+    fence = fence_cte()
     turn_values = select(*[bindparam(f"t_{name}", type_=_TURNS.c[name].type) for name in _TURN_COLUMNS])
     turn = (
         pg_insert(_TURNS)
@@ -107,20 +100,7 @@ def _build() -> Any:
             turn_id=case((rewards.c.on_turn, turn.c.id), else_=None),  # else the whole trajectory's
         ),
     ]
-    event = (
-        insert(_EVENTS)
-        .from_select(
-            ["job_id", "type", "data", "created_at"],
-            select(
-                bindparam("b_job_id", type_=_EVENTS.c.job_id.type),
-                bindparam("b_type", type_=_EVENTS.c.type.type),
-                bindparam("b_data", type_=_EVENTS.c.data.type),
-                now,
-            ).select_from(turn),
-        )
-        .returning(_EVENTS.c.id)
-        .cte("event")
-    )
+    event = insert_event_from(turn, bindparam("b_job_id", type_=_EVENTS.c.job_id.type)).cte("event")
     return select(
         select(func.count()).select_from(fence).scalar_subquery().label("fenced"),
         select(event.c.id).scalar_subquery().label("event_id"),
@@ -162,14 +142,12 @@ def record_turn_fenced(
             for c in turn.critiques
         ],
         "b_rewards": [
-            {"id": str(uuid.uuid4()), "kind": r.kind, "value": r.value, "label": r.label,
-             "comment": r.comment, "source": r.source, "on_turn": r.on_turn}
-            for r in turn.rewards
+            {"id": str(uuid.uuid4()), "on_turn": r.on_turn, **r.columns()} for r in turn.rewards
         ],
     }  # fmt: skip
     result = conn.execute(_RECORD_TURN, params).one()
     if result.fenced != 1:
-        raise StaleLeaseError(f"lease {lease.version} on job {lease.job_id} is no longer held")
+        raise StaleLeaseError.of(lease)
     if result.event_id is None:
         return None
     return JobEvent(id=result.event_id, job_id=lease.job_id, type=event_type, data=event_data, created_at=now)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, insert, null, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, literal, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from introspect.store.models import TERMINAL_STATUSES, Job, JobEvent
@@ -34,26 +34,40 @@ _FENCE = (
 # fence + INSERT of an event as one statement (a data-modifying CTE, Postgres): on an autocommit
 # connection one round trip instead of four (BEGIN, fence, INSERT, COMMIT), and a worker appends an
 # event at the start of every turn. No row inserted means the lease is gone.
-_FENCE_RETURNING = (
-    update(_JOBS)
-    .where(_JOBS.c.id == bindparam("b_job_id"), _JOBS.c.lease_version == bindparam("b_version"))
-    .values(updated_at=bindparam("b_now"))
-    .returning(_JOBS.c.id)
-    .cte("fence")
-)
-_APPEND_FENCED = (
-    insert(_EVENTS)
-    .from_select(
-        ["job_id", "type", "data", "created_at"],
-        select(
-            _FENCE_RETURNING.c.id,
-            bindparam("b_type", type_=_EVENTS.c.type.type),
-            bindparam("b_data", type_=_EVENTS.c.data.type),
-            bindparam("b_now", type_=_EVENTS.c.created_at.type),
-        ),
+
+
+def fence_cte() -> Any:
+    """The fence as a CTE returning the job's id -- one row iff the lease is current -- for a
+    one-statement write to build on (parameters b_job_id, b_version, b_now)."""
+    return _FENCE.returning(_JOBS.c.id).cte("fence")
+
+
+def insert_event_from(
+    source: Any, job_id: Any, *, event_type: str | None = None, data: str = "b_data"
+) -> Any:
+    """``INSERT INTO job_events SELECT job_id, type, :data, :b_now FROM source RETURNING id``: the
+    event of a one-statement write, logged only if ``source`` yields its row. The type is
+    ``event_type`` or, for None, the parameter b_type."""
+    type_ = (
+        bindparam("b_type", type_=_EVENTS.c.type.type)
+        if event_type is None
+        else literal(event_type, type_=_EVENTS.c.type.type)
     )
-    .returning(_EVENTS.c.id)
-)
+    columns = select(
+        job_id,
+        type_,
+        bindparam(data, type_=_EVENTS.c.data.type),
+        bindparam("b_now", type_=_EVENTS.c.created_at.type),
+    )
+    return (
+        insert(_EVENTS)
+        .from_select(["job_id", "type", "data", "created_at"], columns.select_from(source))
+        .returning(_EVENTS.c.id)
+    )
+
+
+_FENCE_RETURNING = fence_cte()
+_APPEND_FENCED = insert_event_from(_FENCE_RETURNING, _FENCE_RETURNING.c.id)
 _VERSION_AND_STATUS = select(_JOBS.c.lease_version, _JOBS.c.status).where(_JOBS.c.id == bindparam("b_id"))
 _LAST_EVENT_ID = (
     select(func.max(_EVENTS.c.id))
@@ -91,6 +105,10 @@ _CLAIM_ELSEWHERE = _CLAIM.returning(*_CLAIMED, null().label("last_event_id"))
 
 class StaleLeaseError(RuntimeError):
     """The caller's lease version no longer matches: another worker owns the job now."""
+
+    @classmethod
+    def of(cls, lease: Lease) -> StaleLeaseError:
+        return cls(f"lease {lease.version} on job {lease.job_id} is no longer held")
 
 
 @dataclass(frozen=True)
@@ -164,7 +182,7 @@ def fence(session: Session, lease: Lease) -> None:
         _FENCE, {"b_job_id": lease.job_id, "b_version": lease.version, "b_now": utcnow()}
     )
     if _rowcount(result) != 1:
-        raise StaleLeaseError(f"lease {lease.version} on job {lease.job_id} is no longer held")
+        raise StaleLeaseError.of(lease)
 
 
 def append_event_fenced(conn: Connection, lease: Lease, type: str, data: dict[str, Any]) -> JobEvent:
@@ -181,7 +199,7 @@ def append_event_fenced(conn: Connection, lease: Lease, type: str, data: dict[st
     }
     event_id = conn.execute(_APPEND_FENCED, params).scalar_one_or_none()
     if event_id is None:
-        raise StaleLeaseError(f"lease {lease.version} on job {lease.job_id} is no longer held")
+        raise StaleLeaseError.of(lease)
     return JobEvent(id=event_id, job_id=lease.job_id, type=type, data=data, created_at=now)
 
 

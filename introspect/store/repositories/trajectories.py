@@ -90,6 +90,13 @@ class RewardData:
     source: str | None = None
     on_turn: bool = True
 
+    def columns(self) -> dict[str, Any]:
+        """The ``rewards`` columns this carries (not where it attaches: the caller decides that)."""
+        return {
+            "kind": self.kind, "value": self.value, "label": self.label, "comment": self.comment,
+            "source": self.source,
+        }  # fmt: skip
+
 
 @dataclass
 class TurnData:
@@ -128,36 +135,20 @@ def create_trajectory(
     meta: dict[str, Any] | None = None,
     trajectory_id: uuid.UUID | None = None,
 ) -> Trajectory:
-    traj = Trajectory(
-        **_new_trajectory(graph, task_prompt, job_id, task_messages, reference, verifier, meta, trajectory_id)
-    )
+    row = trajectory_row(
+        graph=graph, task_prompt=task_prompt, job_id=job_id, task_messages=task_messages,
+        reference=reference, verifier=verifier, meta=meta, trajectory_id=trajectory_id,
+    )  # fmt: skip
+    row["meta"] = row.pop("metadata")  # the ORM attribute's name
+    traj = Trajectory(**row)
     session.add(traj)
     session.flush()
     return traj
 
 
-def insert_trajectory(
-    session: Session,
-    *,
-    graph: str,
-    task_prompt: str,
-    job_id: uuid.UUID | None = None,
-    task_messages: list[Any] | None = None,
-    reference: str | None = None,
-    verifier: dict[str, Any] | None = None,
-    meta: dict[str, Any] | None = None,
-) -> uuid.UUID:
-    """``create_trajectory`` for a caller that needs only the id (a worker starting a job): one Core
-    INSERT, no ORM object and unit-of-work flush (which were most of a job's start-up cost)."""
-    row = trajectory_row(
-        graph=graph, task_prompt=task_prompt, job_id=job_id, task_messages=task_messages,
-        reference=reference, verifier=verifier, meta=meta,
-    )  # fmt: skip
-    return insert_trajectory_row(session, row)
-
-
 def insert_trajectory_row(session: Session, row: dict[str, Any]) -> uuid.UUID:
-    """Insert a ``trajectory_row``; returns its id."""
+    """Insert a ``trajectory_row`` with one Core INSERT (no ORM object and unit-of-work flush, which
+    were most of a job's start-up cost); returns its id."""
     session.connection().execute(_INSERT_TRAJECTORY, row)
     return cast(uuid.UUID, row["id"])
 
@@ -171,24 +162,10 @@ def trajectory_row(
     reference: str | None = None,
     verifier: dict[str, Any] | None = None,
     meta: dict[str, Any] | None = None,
+    trajectory_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """A new trajectory's row, keyed by column name, with a new id (the other columns' defaults
-    apply on insert)."""
-    row = _new_trajectory(graph, task_prompt, job_id, task_messages, reference, verifier, meta, None)
-    row["metadata"] = row.pop("meta")  # the column's name; ``meta`` is the ORM attribute's
-    return row
-
-
-def _new_trajectory(
-    graph: str,
-    task_prompt: str,
-    job_id: uuid.UUID | None,
-    task_messages: list[Any] | None,
-    reference: str | None,
-    verifier: dict[str, Any] | None,
-    meta: dict[str, Any] | None,
-    trajectory_id: uuid.UUID | None,
-) -> dict[str, Any]:
+    """A new trajectory's row, keyed by column name, with a new id unless ``trajectory_id`` is
+    given (the other columns' defaults apply on insert)."""
     return {
         "id": trajectory_id or uuid.uuid4(),
         "job_id": job_id,
@@ -198,7 +175,7 @@ def _new_trajectory(
         "task_hash": task_hash(task_prompt, task_messages),
         "reference": reference,
         "verifier": verifier,
-        "meta": meta or {},
+        "metadata": meta or {},
     }
 
 
@@ -301,33 +278,14 @@ def add_rewards(
     _insert_rows(
         session,
         Reward,
-        [
-            {
-                "trajectory_id": trajectory_id,
-                "turn_id": turn_id,
-                "kind": data.kind,
-                "value": data.value,
-                "label": data.label,
-                "comment": data.comment,
-                "source": data.source,
-            }
-            for data, turn_id in rewards
-        ],
+        [{"trajectory_id": trajectory_id, "turn_id": turn_id, **data.columns()} for data, turn_id in rewards],
     )
 
 
 def add_reward(
     session: Session, trajectory_id: uuid.UUID, data: RewardData, turn_id: uuid.UUID | None = None
 ) -> Reward:
-    reward = Reward(
-        trajectory_id=trajectory_id,
-        turn_id=turn_id,
-        kind=data.kind,
-        value=data.value,
-        label=data.label,
-        comment=data.comment,
-        source=data.source,
-    )
+    reward = Reward(trajectory_id=trajectory_id, turn_id=turn_id, **data.columns())
     session.add(reward)
     session.flush()
     return reward
