@@ -59,7 +59,7 @@ class RowSums(NamedTuple):
     second: torch.Tensor  # sum exp(z) z^2
     sum_z: torch.Tensor  # sum z over the self-certainty support (-inf if masked under "full")
     support: torch.Tensor | None  # size of that support: None = all V logits, else the finite count
-    top_z: torch.Tensor  # [..., max(2, k)] largest z, descending
+    top_logits: torch.Tensor  # [..., max(2, k)] largest logits x (not z), descending: [..., 0] = max(x)
     top_ids: torch.Tensor
 
     def shifted_of(self, ids: torch.Tensor) -> torch.Tensor:
@@ -102,6 +102,10 @@ def row_sums(
     """The sums behind entropy, varentropy, self-certainty and the top-k of every row of ``logits``.
 
     ``buffers`` (a decoding loop's) are reused for ``z`` and ``exp(z)`` instead of new rows.
+
+    Inside ``generate`` on a CPU each op costs several microseconds more than in a loop (the model's
+    weights have just streamed through the caches, evicting the op's code), so we keep ops few: the
+    row max comes with the top-k, and no op allocates a temporary row.
     """
     import torch
 
@@ -109,13 +113,13 @@ def row_sums(
     vocab = x.shape[-1]
     if vocab < 2:
         raise ValueError("need a vocabulary of at least 2 tokens")
-    row_max = x.amax(dim=-1, keepdim=True)
+    top_logits, top_ids = torch.topk(x, k=min(max(2, top_k), vocab), dim=-1)  # NaN counts as largest
     scratch: torch.Tensor | None = None
     if buffers is None:
-        z = x - row_max  # NaN throughout a row with no finite logit
+        z = x - top_logits[..., :1]  # NaN throughout a row with no finite logit
     else:
         z, scratch = buffers.rows_like(x)
-        torch.sub(x, row_max, out=z)
+        torch.sub(x, top_logits[..., :1], out=z)
     sum_z = z.sum(dim=-1)  # -inf as soon as one logit is masked
     # Masked entries would make 0 * (-inf) = NaN in the sums below. On CPU, checking the (tiny) sum
     # is free and lets the common unmasked row skip a pass; on an accelerator we never synchronise.
@@ -124,15 +128,14 @@ def row_sums(
         zc = z.clamp(min=_LOG_FLOOR)
     e = zc.exp() if scratch is None else torch.exp(zc, out=scratch)
     mass = e.sum(dim=-1)
-    first = torch.linalg.vecdot(e, zc)
     e.mul_(zc)  # exp(z) is not needed any more: its row now holds exp(z) * z
+    first = e.sum(dim=-1)
     second = torch.linalg.vecdot(e, zc)
     n_support = None
     if support == "finite":
         finite = torch.isfinite(z)
         n_support = finite.sum(dim=-1).to(z.dtype)
         sum_z = torch.where(finite, z, torch.zeros((), dtype=z.dtype, device=z.device)).sum(-1)
-    top = torch.topk(z, k=min(max(2, top_k), vocab), dim=-1)
     return RowSums(
         shifted=z,
         mass=mass,
@@ -140,8 +143,8 @@ def row_sums(
         second=second,
         sum_z=sum_z,
         support=n_support,
-        top_z=top.values,
-        top_ids=top.indices,
+        top_logits=top_logits,
+        top_ids=top_ids,
     )
 
 
@@ -159,7 +162,7 @@ def finish_stats(sums: RowSums, chosen_z: torch.Tensor) -> dict[str, np.ndarray[
 
     sums = sums._replace(
         mass=f64(sums.mass), first=f64(sums.first), second=f64(sums.second), sum_z=f64(sums.sum_z),
-        top_z=f64(sums.top_z), support=None if sums.support is None else f64(sums.support),
+        top_logits=f64(sums.top_logits), support=None if sums.support is None else f64(sums.support),
     )  # fmt: skip
     chosen_z = f64(chosen_z)
     log_mass = sums.mass.log()
@@ -172,7 +175,8 @@ def finish_stats(sums: RowSums, chosen_z: torch.Tensor) -> dict[str, np.ndarray[
         self_certainty = log_mass - sums.sum_z / vocab - math.log(vocab)
     else:
         self_certainty = log_mass - sums.sum_z / sums.support - sums.support.log()
-    top_values = sums.top_z - log_mass.unsqueeze(-1)
+    # log p = x - max(x) - log Z; top_logits[..., 0] is max(x).
+    top_values = sums.top_logits - sums.top_logits[..., :1] - log_mass.unsqueeze(-1)
     chosen_logprob = chosen_z - log_mass
 
     bad = torch.isnan(entropy)

@@ -164,7 +164,7 @@ def test_row_buffers_are_reused_and_give_the_same_sums() -> None:
     rows[1][0, :7] = -math.inf  # a masked row takes the clamped path
     for x in rows:
         fresh, reused = row_sums(x, top_k=3), row_sums(x, top_k=3, buffers=buffers)
-        for name in ("shifted", "mass", "first", "second", "sum_z", "top_z", "top_ids"):
+        for name in ("shifted", "mass", "first", "second", "sum_z", "top_logits", "top_ids"):
             assert torch.equal(getattr(fresh, name), getattr(reused, name)), name
         assert reused.shifted.data_ptr() == buffers.shifted.data_ptr()  # type: ignore[union-attr]
     assert buffers.scratch_bytes() == 2 * 5000 * 4
