@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from introspect.uncertainty.token_stats import TokenStats
 
 
-_KEPT = ("mass", "first", "second", "sum_z", "support", "top_logits", "top_ids")
-
-
 class StatsCollector(LogitsProcessor):
     """A pass-through ``LogitsProcessor`` that records :class:`TokenStats` during ``generate``.
 
@@ -65,8 +62,9 @@ class StatsCollector(LogitsProcessor):
         self.prompt_length: int | None = None
         self._last: RowSums | None = None
         self._buffers = RowBuffers()
-        # One list per RowSums field (except ``shifted``), one [B] or [B, k] tensor per step.
-        self._steps: dict[str, list[torch.Tensor]] = {name: [] for name in _KEPT}
+        # Each step's sums; their ``shifted`` is the one reused buffer row, so only the [B] and [B, k]
+        # tensors take memory per step.
+        self._steps: list[RowSums] = []
         self._chosen_z: list[torch.Tensor] = []
 
     # No @torch.no_grad(): generate already runs without autograd, and the decorator's context
@@ -78,19 +76,16 @@ class StatsCollector(LogitsProcessor):
             self._chosen_z.append(self._last.shifted.gather(-1, input_ids[:, -1:]))  # [B, 1]
         sums = row_sums(scores, top_k=self.top_k, support=self.support, buffers=self._buffers)
         self._last = sums
-        for name in _KEPT:
-            value = getattr(sums, name)
-            if value is not None:
-                self._steps[name].append(value)
+        self._steps.append(sums)
         return scores
 
     @property
     def steps(self) -> int:
-        return len(self._steps["mass"])
+        return len(self._steps)
 
     def retained_bytes(self) -> int:
         """Bytes of tensors this collector holds right now (the figure the benchmark compares)."""
-        held = [t for ts in self._steps.values() for t in ts] + self._chosen_z
+        held = [t for sums in self._steps for t in sums[1:] if t is not None] + self._chosen_z
         if self._last is not None:
             held.append(self._last.shifted)
         return sum(t.nelement() * t.element_size() for t in held) + self._buffers.scratch_bytes()
@@ -111,7 +106,12 @@ class StatsCollector(LogitsProcessor):
         self._chosen_z.append(self._last.shifted.gather(-1, generated[:, -1:].to(self._last.shifted.device)))
         last, self._last = self._last, None
         self._buffers = RowBuffers()
-        stacked = {name: torch.stack(ts, dim=1) for name, ts in self._steps.items() if ts}  # [B, T(, k)]
+        per_step = zip(*(sums[1:] for sums in self._steps), strict=True)  # one tuple per field
+        stacked = {  # [B, T(, k)]
+            name: torch.stack(ts, dim=1) for name, ts in zip(RowSums._fields[1:], per_step, strict=True)
+            if ts[0] is not None
+        }  # fmt: skip
+        self._steps = []
         arrays = finish_stats(last._replace(**stacked), torch.cat(self._chosen_z, dim=1))
         ids = generated.cpu().numpy()
         lengths = [_length_through_eos(row, eos_token_ids) for row in ids.tolist()]

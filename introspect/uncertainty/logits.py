@@ -41,10 +41,6 @@ if TYPE_CHECKING:
 
 Support = Literal["full", "finite"]
 
-# exp(-1e4) is exactly 0 in float32 and float64, so clamping shifted logits there changes no
-# probability but keeps 0 * (-inf) out of the sums.
-_LOG_FLOOR = -1.0e4
-
 
 class RowSums(NamedTuple):
     """Per-row sums of one ``[..., V]`` logits tensor; :func:`finish_stats` turns them into statistics.
@@ -105,7 +101,7 @@ def row_sums(
 
     Inside ``generate`` on a CPU each op costs several microseconds more than in a loop (the model's
     weights have just streamed through the caches, evicting the op's code), so we keep ops few: the
-    row max comes with the top-k, and no op allocates a temporary row.
+    row max comes with the top-k, no op allocates a temporary row, and masked rows need no branch.
     """
     import torch
 
@@ -121,16 +117,15 @@ def row_sums(
         z, scratch = buffers.rows_like(x)
         torch.sub(x, top_logits[..., :1], out=z)
     sum_z = z.sum(dim=-1)  # -inf as soon as one logit is masked
-    # Masked entries would make 0 * (-inf) = NaN in the sums below. On CPU, checking the (tiny) sum
-    # is free and lets the common unmasked row skip a pass; on an accelerator we never synchronise.
-    zc = z
-    if x.device.type != "cpu" or not math.isfinite(float(sum_z if sum_z.numel() == 1 else sum_z.sum())):
-        zc = z.clamp(min=_LOG_FLOOR)
-    e = zc.exp() if scratch is None else torch.exp(zc, out=scratch)
+    e = z.exp() if scratch is None else torch.exp(z, out=scratch)
     mass = e.sum(dim=-1)
-    e.mul_(zc)  # exp(z) is not needed any more: its row now holds exp(z) * z
-    first = e.sum(dim=-1)
-    second = torch.linalg.vecdot(e, zc)
+    # A masked entry gives exp(z) * z = 0 * (-inf) = NaN where the true term is 0; nansum drops
+    # exactly those (any other NaN comes from invalid input, which has already made ``mass`` NaN),
+    # so no clamped copy of the row and no check that would synchronise with the device.
+    e.mul_(z)  # exp(z) is not needed any more: its row now holds exp(z) * z
+    first = e.nansum(dim=-1)
+    e.mul_(z)
+    second = e.nansum(dim=-1)
     n_support = None
     if support == "finite":
         finite = torch.isfinite(z)
