@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
-from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, LogitsProcessorList
 
 from introspect.uncertainty import StatsCollector, TokenStats, batch_stats_from_logits
+from tests.uncertainty.reference import reference
 
 FIELDS = ("logprob", "entropy", "varentropy", "self_certainty", "margin", "top1_logprob", "top_logprobs")
 PROMPT = torch.tensor([[1, 17, 33, 5, 99]])
@@ -127,3 +129,26 @@ def test_collector_does_not_change_the_output(model: LlamaForCausalLM) -> None:
             PROMPT, max_new_tokens=10, do_sample=False, logits_processor=[StatsCollector()]
         )
     assert torch.equal(plain, collected)
+
+
+def test_masked_steps_match_the_reference_on_the_masked_rows(model: LlamaForCausalLM) -> None:
+    # suppress_tokens is a pre-processor: the collector sees rows with -inf logits (masked tokens).
+    collector = StatsCollector(top_k=3)
+    out = _generate(model, collector, max_new_tokens=8, do_sample=False, suppress_tokens=[3, 99, 500])
+    [collected] = collector.finalize(out.sequences)
+    scores = torch.cat(out.scores).double().numpy()
+    assert np.isneginf(scores[:, [3, 99, 500]]).all()
+    expected = reference(scores, out.sequences[0, PROMPT.shape[1] :].numpy())
+    assert np.isinf(collected.self_certainty).all()  # type: ignore[arg-type]
+    for field in ("logprob", "entropy", "varentropy", "margin", "top1_logprob"):
+        np.testing.assert_allclose(getattr(collected, field), expected[field], atol=1e-5, err_msg=field)
+
+
+def test_transformers_reads_a_ready_made_two_argument_signature() -> None:
+    # LogitsProcessorList inspects processor.__call__ at every step to decide what to pass.
+    collector = StatsCollector()
+    assert list(inspect.signature(collector.__call__).parameters) == ["input_ids", "scores"]
+    assert inspect.signature(collector.__call__) is collector.__call__.__signature__  # type: ignore[attr-defined]
+    scores = torch.randn(1, 40)
+    out = LogitsProcessorList([collector])(torch.tensor([[1, 2]]), scores)
+    assert out is scores and collector.steps == 1
