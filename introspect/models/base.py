@@ -29,6 +29,7 @@ class Generation:
     prompt_tokens: int
     completion_tokens: int
     model: str
+    lock_wait_ms: float = 0.0  # time spent queued behind other calls to the same model
 
     def usage(self) -> dict[str, int]:
         return {

@@ -45,6 +45,7 @@ def to_ai_message(generation: Generation) -> AIMessage:
             "model_name": generation.model,
             "usage": usage,
             "finish_reason": generation.finish_reason,
+            "lock_wait_ms": generation.lock_wait_ms,
         },
         usage_metadata=UsageMetadata(
             input_tokens=usage["prompt_tokens"],

@@ -8,7 +8,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from introspect.critics import LlmCritic, VerifierFeedbackCritic
 from introspect.critics.base import Critic
-from introspect.prompting import PromptLibrary, default_library
+from introspect.prompting import PromptLibrary, default_library, library_with
 from introspect.retrieval import CorpusRetriever
 from introspect.runner.context import GraphContext, ModelProvider, Recorder
 from introspect.runner.deps import RunnerDeps
@@ -36,12 +36,20 @@ def make_retriever(spec: JobSpec, deps: RunnerDeps) -> BaseRetriever | None:
     )
 
 
+def prompt_library(deps: RunnerDeps) -> PromptLibrary:
+    """Built-in templates, then the local model's own (the demo model's RISE format), then the
+    operator's prompt directory: each replaces the templates of the same name."""
+    own = getattr(deps.models, "prompt_overrides", None)
+    overlays = [p for p in (own() if callable(own) else None, deps.settings.prompts_dir) if p is not None]
+    return library_with(tuple(overlays)) if overlays else default_library()
+
+
 def build_context(spec: JobSpec, deps: RunnerDeps, recorder: Recorder) -> GraphContext:
     verifier = None
     if spec.verifier is not None:
         scorer = deps.models.scorer() if spec.verifier.entry.needs_scorer else None
         verifier = build_verifier(spec.verifier, scorer=scorer)
-    prompts = deps.prompts or default_library()
+    prompts = deps.prompts or prompt_library(deps)
     return GraphContext(
         models=deps.models,
         recorder=recorder,
