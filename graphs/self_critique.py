@@ -197,6 +197,7 @@ def retrieve(state: State, ctx: GraphContext) -> dict[str, Any]:
 # Feedback for a revision whose critic approved the attempt (a verifier or an echo check sent it
 # back): never "incorrect", which the critic did not say.
 RECHECK_FEEDBACK = "Please check the answer once more and answer the question again in full."
+REJECTED_REVIEW = "That answer is wrong."
 REVISE_ATTEMPTS = 3  # earlier attempts shown to a fresh revision (newest kept; the task always is)
 ATTEMPT_CHARS = 1500  # of each shown attempt, so five long attempts cannot crowd out the task
 
@@ -209,6 +210,14 @@ def feedback_for(judged: JudgedAttempt) -> str:
     if verdict is not None and verdict["verdict"] == "correct":
         return RECHECK_FEEDBACK
     return RISE_FEEDBACK
+
+
+def _review(judged: JudgedAttempt) -> str:
+    """A rejected attempt's review for a fresh revision: what was found, without RISE's "Please try
+    again", the phrase small models most often echo back."""
+    verdict = judged["critique"]
+    issues = [] if verdict is None else [i.strip() for i in verdict["issues"] if i.strip()]
+    return " ".join([REJECTED_REVIEW, *issues])
 
 
 def _shown_attempts(history: list[JudgedAttempt]) -> list[dict[str, str]]:
@@ -227,7 +236,7 @@ def _shown_attempts(history: list[JudgedAttempt]) -> list[dict[str, str]]:
         text = output if len(output) <= ATTEMPT_CHARS else output[: ATTEMPT_CHARS - 1] + "…"
         key = normalized(output)
         shown.pop(key, None)
-        shown[key] = {"answer": text, "feedback": feedback_for(judged) if rejected else ""}
+        shown[key] = {"answer": text, "feedback": _review(judged) if rejected else ""}
     return list(shown.values())[-REVISE_ATTEMPTS:]
 
 

@@ -27,8 +27,10 @@ _FEEDBACK_PHRASES = (
     "please try again",
     "verifier rejected",
 )
-# Share of an attempt's words that also occur in a feedback text for it to count as an echo.
+# Share of an attempt's words that also occur in a feedback text for it to count as an echo, and
+# the fewest words that test needs: a short answer ("42") may well appear in a critic's issues.
 OVERLAP = 0.8
+MIN_WORDS = 4
 
 
 def words(text: str) -> list[str]:
@@ -48,7 +50,7 @@ def echo_kind(output: str, feedbacks: Sequence[str], previous: Sequence[str]) ->
     text = " ".join(mine)
     for feedback in feedbacks:
         theirs = set(words(feedback))
-        if theirs and sum(w in theirs for w in mine) / len(mine) >= OVERLAP:
+        if theirs and len(mine) >= MIN_WORDS and sum(w in theirs for w in mine) / len(mine) >= OVERLAP:
             return "feedback"
     if any(phrase in text for phrase in _FEEDBACK_PHRASES) and len(mine) <= 40:
         return "feedback"
