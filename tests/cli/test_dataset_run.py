@@ -40,6 +40,12 @@ def _counts() -> tuple[int, int, int]:
             )
     finally:
         engine.dispose()
+    # The batch tag reaches export: only this batch's trajectories.
+    out = embedded / "raw.jsonl"
+    name = summary["name"]
+    exported = CliRunner().invoke(app, ["export", "--format", "raw", "--batch", name, "-o", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert len(out.read_text().splitlines()) == 2
 
 
 def _write(path: Path, rows: list[object]) -> Path:
