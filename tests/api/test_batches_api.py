@@ -39,7 +39,8 @@ def test_create_continue_list_cancel(client: TestClient) -> None:
     assert again.json()["id"] == batch["id"]
     jobs = client.get(f"/v1/batches/{batch['id']}/jobs").json()["data"]
     assert len(jobs) == 2 and {j["metadata"]["batch_row"] for j in jobs} == {"p0", "p1"}
-    assert {j["input"].get("reference") for j in jobs} == {str(p.answer) for p in make_problems(2, split="eval")}
+    references = {str(p.answer) for p in make_problems(2, split="eval")}
+    assert {j["input"].get("reference") for j in jobs} == references
     listed = client.get("/v1/batches").json()["data"]
     assert [b["name"] for b in listed] == ["b1"]
     cancelled = client.post(f"/v1/batches/{batch['id']}/cancel").json()

@@ -40,12 +40,6 @@ def _counts() -> tuple[int, int, int]:
             )
     finally:
         engine.dispose()
-    # The batch tag reaches export: only this batch's trajectories.
-    out = embedded / "raw.jsonl"
-    name = summary["name"]
-    exported = CliRunner().invoke(app, ["export", "--format", "raw", "--batch", name, "-o", str(out)])
-    assert exported.exit_code == 0, exported.output
-    assert len(out.read_text().splitlines()) == 2
 
 
 def _write(path: Path, rows: list[object]) -> Path:
@@ -105,3 +99,9 @@ def test_dataset_runs_once_and_a_rerun_adds_nothing(embedded: Path) -> None:
             assert str(problems[1].answer) in references
     finally:
         engine.dispose()
+    # The batch tag reaches export: only this batch's trajectories.
+    out = embedded / "raw.jsonl"
+    name = summary["name"]
+    exported = CliRunner().invoke(app, ["export", "--format", "raw", "--batch", name, "-o", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert len(out.read_text().splitlines()) == 2
