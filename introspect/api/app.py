@@ -18,7 +18,7 @@ from introspect.api.deps import _caller
 from introspect.api.errors import install_error_handlers
 from introspect.api.event_hub import JobEventHub
 from introspect.api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from introspect.api.routes import corpora, events, health, jobs, trajectories
+from introspect.api.routes import batches, corpora, events, health, jobs, trajectories
 from introspect.config import Settings, get_settings
 from introspect.store.engine import make_engine, make_session_factory
 from introspect.worker.dispatch import ArqDispatcher, InProcessDispatcher, JobDispatcher
@@ -93,6 +93,7 @@ def create_app(
     v1 = APIRouter(prefix=API_PREFIX)
     v1.include_router(health.router)
     v1.include_router(jobs.router)
+    v1.include_router(batches.router)
     v1.include_router(events.router)
     v1.include_router(trajectories.router)
     v1.include_router(corpora.router)
