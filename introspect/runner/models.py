@@ -2,7 +2,7 @@
 
 ``"local"`` is the model ``settings.model_path`` names -- a catalog name, a transformers directory or
 a GGUF file; SmolLM2-135M-Instruct from the model cache when unset -- loaded once per process and
-shared by every job (``LocalModel`` serialises its calls). Any name in ``settings.remote_models`` is
+shared by every job (``LocalModel`` batches their calls). Any name in ``settings.remote_models`` is
 an OpenAI-compatible endpoint. torch and transformers are imported only when the local model is
 first used, never by the API process.
 """
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from langchain_core.language_models import BaseChatModel
 
 from introspect.config import Settings
+from introspect.models.batching import BatchSettings
 from introspect.models.sources import ModelSource, ModelSourceError, resolve_source
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ class ModelLoadError(RuntimeError):
 
 
 @lru_cache(maxsize=2)
-def _load_local(source: ModelSource, device: str, dtype: str, chat_template: Path | None) -> LocalModel:
+def _load_local(
+    source: ModelSource, device: str, dtype: str, chat_template: Path | None, batching: BatchSettings | None
+) -> LocalModel:
     from introspect.models.local import LocalModel
     from introspect.models.weights import weights_sha256
 
@@ -42,7 +45,14 @@ def _load_local(source: ModelSource, device: str, dtype: str, chat_template: Pat
         gguf_file=source.gguf_file,
         weights_sha256=weights_sha256(source.path, source.gguf_file),
         chat_template=chat_template,
+        batching=batching,
     )
+
+
+def batch_settings(settings: Settings) -> BatchSettings | None:
+    if not settings.local_batching:
+        return None
+    return BatchSettings(settings.local_max_batch_size, settings.local_max_wait_ms / 1000)
 
 
 def local_source(settings: Settings) -> ModelSource:
@@ -63,7 +73,13 @@ def load_local_model(settings: Settings) -> LocalModel:
         raise ModelLoadError(str(exc)) from None
     with _LOAD_LOCK:  # two jobs starting at once must not load the weights twice
         try:
-            return _load_local(source, settings.model_device, settings.model_dtype, settings.chat_template)
+            return _load_local(
+                source,
+                settings.model_device,
+                settings.model_dtype,
+                settings.chat_template,
+                batch_settings(settings),
+            )
         except Exception as exc:
             text = " ".join(str(exc).split()) or type(exc).__name__
             if len(text) > 300:
