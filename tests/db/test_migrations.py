@@ -23,6 +23,7 @@ EXPECTED_TABLES = {
     "corpora",
     "documents",
     "api_keys",
+    "gate_profiles",
 }
 
 
