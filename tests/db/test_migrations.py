@@ -24,6 +24,8 @@ EXPECTED_TABLES = {
     "documents",
     "api_keys",
     "gate_profiles",
+    "agent_threads",
+    "agent_thread_runs",
 }
 
 
