@@ -17,11 +17,12 @@ from introspect.config import Settings, get_settings
 from introspect.gate.policy import GatePolicy, GatePolicyError, policy_with_overrides
 from introspect.runner.context import Escalation, RunOptions, Selection
 from introspect.runner.errors import JobValidationError
+from introspect.runner.graphs import GRAPHS
 from introspect.verifiers.base import VerifierConfigError
 from introspect.verifiers.numeric import parse_number
 from introspect.verifiers.registry import VerifierSpec, parse_verifier_spec
 
-GRAPH_NAMES = ("self_critique", "best_of_n")
+GRAPH_NAMES = tuple(GRAPHS)  # langgraph.json order
 MAX_PROMPT_CHARS = 100_000
 CONFIG_KEYS = (
     "max_turns", "max_tokens", "token_budget", "gate", "generator_model", "critic", "critic_model",

@@ -310,3 +310,28 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class AgentThread(Base):
+    """A LangGraph Agent Protocol thread: a conversation that holds runs, each of them a job."""
+
+    __tablename__ = "agent_threads"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_agent_threads_created", "created_at", "id"),)
+
+
+class AgentThreadRun(Base):
+    """A job run on a thread. Deleting the thread forgets the link, never the job or trajectory."""
+
+    __tablename__ = "agent_thread_runs"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agent_threads.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_agent_thread_runs_thread", "thread_id", "created_at"),)
