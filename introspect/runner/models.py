@@ -42,7 +42,7 @@ def local_model_path(settings: Settings) -> Path:
         return settings.model_path
     from introspect.models.demo import model_path
 
-    return model_path()
+    return Path(model_path())
 
 
 class DefaultModelProvider:
