@@ -16,7 +16,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
-from graphs.calls import invoke_chat, teacher_forced
+from graphs.calls import invoke_chat, needs_local_scoring, scored_stats
 from graphs.state import (
     Attempt,
     CritiqueState,
@@ -80,13 +80,15 @@ def generate(state: State, ctx: GraphContext) -> dict[str, Any]:
 def score(state: State, ctx: GraphContext) -> dict[str, Any]:
     attempt = state["current"]
     assert attempt is not None
-    if attempt["stats"] is not None or attempt["phase"] == "human" or not attempt["output"]:
+    if not needs_local_scoring(attempt["stats"]) or attempt["phase"] == "human" or not attempt["output"]:
         return {}
     scorer = ctx.models.scorer()
     if scorer is None:
         return {}
-    summary, compact = teacher_forced(scorer, attempt["messages"], attempt["output"])
-    return {"current": {**attempt, "stats": {**summary, "source": "teacher_forced"}, "token_stats": compact}}
+    stats, compact = scored_stats(
+        scorer, attempt["messages"], attempt["output"], attempt["stats"], attempt.get("finish_reason")
+    )
+    return {"current": {**attempt, "stats": stats, "token_stats": compact}}
 
 
 def verify(state: State, ctx: GraphContext) -> dict[str, Any]:
