@@ -33,7 +33,7 @@ class CatalogEntry:
 def _demo_dir() -> Path:
     from introspect.models.demo import model_path
 
-    return model_path()
+    return Path(model_path())
 
 
 CATALOG: dict[str, CatalogEntry] = {

@@ -65,8 +65,9 @@ class LocalModel:
         ensure_chat_template(tokenizer, self.name, chat_template)
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.weights_sha256 = weights_sha256
-        # What every turn records: the model's name and (when known) which weights produced it.
+        # Which weights produce this model's numbers: every turn records it beside the model's name
+        # (statistics' ``weights_hash``), and gate profiles are keyed on both.
+        self.weights_hash = weights_sha256 or ""
         self.identity = self.name if not weights_sha256 else f"{self.name}@{weights_sha256[:12]}"
         self.top_alternatives = top_alternatives
         self.eos_token_ids = _eos_ids(model, tokenizer)
@@ -333,7 +334,8 @@ class LocalModel:
             finish_reason="stop" if stopped else "length",
             prompt_tokens=prompt_tokens,
             completion_tokens=len(ids),
-            model=self.identity,
+            model=self.name,
+            weights_hash=self.weights_hash or None,
             lock_wait_ms=lock_wait_ms,
         )
 

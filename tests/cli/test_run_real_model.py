@@ -32,6 +32,6 @@ def test_run_names_paris(default_model: None) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert "Paris" in data["answer"]
-    # Every turn records the model's real name and its weights, not "local".
-    assert {t["model"].split("@")[0] for t in data["turns"]} == {"smollm2-135m-instruct"}
-    assert all(len(t["model"].split("@")[1]) == 12 for t in data["turns"])
+    # Every turn records the model's real name and the sha256 of its weights, not "local".
+    assert {t["model"] for t in data["turns"]} == {"smollm2-135m-instruct"}
+    assert all(len(t["stats"]["weights_hash"]) == 64 for t in data["turns"])

@@ -25,10 +25,10 @@ def test_the_demo_model_loads_by_name_and_records_its_weights(tmp_path: Path) ->
     from introspect.models.demo import model_path
 
     digest = file_sha256(model_path() / "model.safetensors")
-    assert model.name == "demo" and model.weights_sha256 == digest
+    assert model.name == "demo" and model.weights_hash == digest
     assert model.identity == f"demo@{digest[:12]}"
     generation = model.generate([{"role": "user", "content": "What is 2 + 3?"}], max_new_tokens=8)[0]
-    assert generation.model == model.identity
+    assert generation.model == "demo" and generation.weights_hash == digest
 
 
 @pytest.mark.parametrize(

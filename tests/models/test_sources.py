@@ -13,7 +13,7 @@ from introspect.models.sources import ModelSourceError, resolve_source
 
 def test_catalog_names(tmp_path: Path) -> None:
     demo = resolve_source("demo", tmp_path)
-    assert demo.path == model_path() and demo.name == "demo" and demo.prompts is not None
+    assert demo.path == Path(model_path()) and demo.name == "demo" and demo.prompts is not None
     (tmp_path / DEFAULT_MODEL).mkdir()
     (tmp_path / DEFAULT_MODEL / MANIFEST).write_text("{}")
     smol = resolve_source(None, tmp_path)  # the default
