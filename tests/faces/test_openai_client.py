@@ -163,3 +163,11 @@ def test_logprobs_of_the_final_answer(sqlite_url: str) -> None:
             extra_body=EXTRA,  # type: ignore[arg-type]
         )
         assert plain.choices[0].logprobs is None  # not asked for
+        key = {"Idempotency-Key": "chat-1"}
+        one = client.chat.completions.create(
+            model="introspect/self_critique", messages=QUESTION, extra_headers=key
+        )  # type: ignore[arg-type]
+        two = client.chat.completions.create(
+            model="introspect/self_critique", messages=QUESTION, extra_headers=key
+        )  # type: ignore[arg-type]
+        assert _extension(one)["job_id"] == _extension(two)["job_id"]
