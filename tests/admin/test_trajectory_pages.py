@@ -27,16 +27,16 @@ def test_list_filters_search_and_pages(
     seed_revision(session_factory, prompt="A rare walrus question", graph="g-c")
     first = admin_client.get("/admin/trajectories")
     assert first.status_code == 200
-    assert first.text.count('<td class="nowrap">') == 50
+    assert first.text.count('<tr class="row">') == 50
     assert "walrus" in first.text  # newest first
     next_url = re.search(r'href="([^"]+)" rel="next"', first.text)
     assert next_url is not None
     second = admin_client.get(next_url.group(1).replace("&amp;", "&"))
-    assert second.text.count('<td class="nowrap">') == 4 and 'rel="next"' not in second.text
+    assert second.text.count('<tr class="row">') == 4 and 'rel="next"' not in second.text
     assert "Question 0:" in second.text
     filtered = admin_client.get("/admin/trajectories?graph=g-c&success=yes&status=succeeded&decision=revise")
-    assert filtered.text.count('<td class="nowrap">') == 1 and "walrus" in filtered.text
-    assert admin_client.get("/admin/trajectories?q=walrus").text.count('<td class="nowrap">') == 1
+    assert filtered.text.count('<tr class="row">') == 1 and "walrus" in filtered.text
+    assert admin_client.get("/admin/trajectories?q=walrus").text.count('<tr class="row">') == 1
     assert "No trajectory matches" in admin_client.get("/admin/trajectories?q=walrus&graph=g-a").text
     bad = admin_client.get("/admin/trajectories?date_from=yesterday&cursor=nonsense&success=maybe")
     assert bad.status_code == 200 and "not a date" in bad.text and "no longer valid" in bad.text
@@ -167,8 +167,13 @@ def test_dashboard_and_export_page(admin_client: TestClient, session_factory: se
     dashboard = admin_client.get("/admin/dashboard")
     assert dashboard.status_code == 200
     html = dashboard.text
-    assert html.count("<svg") >= 4 + 2 * 7  # four bar charts, ROC + reliability per metric
-    assert 'id="metric-table"' in html and "self-certainty (mean)" in html
+    assert html.count("<svg") >= 4  # three bar charts and the accuracy@t curves
+    # RISE figures: every seeded task is wrong at turn 1 and right at turn 2.
+    assert 'id="rise-models"' in html and "0.0% → 100.0%" in html
+    assert admin_client.get("/admin/dashboard?window=0&since=nope").status_code == 200
+    calibration = admin_client.get("/admin/calibration").text
+    assert calibration.count("<svg") >= 2 * 7 and 'id="calibration-table"' in calibration  # ROC + reliability
+    assert "demo-llama" in calibration and "self-certainty (mean)" in calibration
     export = admin_client.get("/admin/export")
     assert export.status_code == 200 and 'value="rise-fastchat"' in export.text
     bad = admin_client.get("/admin/export/download?format=rise&tau=-1")

@@ -35,6 +35,8 @@ FILTER_FIELDS = (
     "model",
     "date_from",
     "date_to",
+    "meta",
+    "tag",
 )
 
 
@@ -67,6 +69,8 @@ def parse_filters(params: dict[str, str], errors: list[str]) -> TrajectoryFilter
         created_from=_date(params.get("date_from", ""), errors, "from"),
         created_to=date_to,
         q=(params.get("q") or "").strip()[:500] or None,
+        meta=(params.get("meta") or "").strip()[:200] or None,
+        tag=(params.get("tag") or "").strip()[:200] or None,
     )
 
 
