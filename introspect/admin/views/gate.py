@@ -172,7 +172,6 @@ def build_gate_view(turns: Sequence[Turn]) -> GateView:
             if key in merged and merged[key] != value and key not in varying:
                 varying.append(key)
             merged.setdefault(key, value)
-    last_policy = policies[-1] if policies else {}
     series = []
     for signal in SIGNALS:
         points = [
@@ -180,6 +179,6 @@ def build_gate_view(turns: Sequence[Turn]) -> GateView:
         ]
         if not points:
             continue
-        threshold = _number(last_policy.get(signal.threshold)) if signal.threshold else None
+        threshold = _number(merged.get(signal.threshold)) if signal.threshold else None
         series.append(Series(signal, points, threshold))
     return GateView(rows=rows, thresholds=merged, varying=varying, series=series)
