@@ -13,8 +13,9 @@ from introspect.store.engine import transaction
 from introspect.store.models import Job
 from introspect.store.repositories.trajectories import list_rewards
 from tests.admin.conftest import ORIGIN
-from tests.admin.hostile import HOSTILE_TEXT, audit_html
+from tests.admin.hostile import HOSTILE, HOSTILE_TEXT, audit_html
 from tests.admin.seed import seed_revision
+from tests.admin.seed_cases import seed_failed_job
 
 
 def test_list_filters_search_and_pages(
@@ -118,13 +119,27 @@ def test_hostile_text_is_escaped_everywhere(
         data={"verdict": "incorrect", "comment": HOSTILE_TEXT},
         headers=ORIGIN,
     )
+    failed = seed_failed_job(
+        session_factory,
+        with_trajectory=True,
+        error=HOSTILE_TEXT,
+        meta={HOSTILE[0]: HOSTILE[1], "batch": HOSTILE[3]},
+    )
     # The audit itself finds the corpus dangerous when it is not escaped.
     assert len(audit_html(HOSTILE_TEXT)) >= 10
     pages = [
         f"/admin/trajectories/{seeded.trajectory_id}",
         "/admin/trajectories",
+        "/admin/trajectories?meta=%3Cscript%3E&tag=%22%3E%3Cscript%3E",
         "/admin/inbox",
         "/admin/dashboard",
+        "/admin/dashboard?model=%3Cscript%3E&tag=%3Cimg%20src=x%3E",
+        "/admin/calibration?model=%3Cscript%3E",
+        "/admin/jobs",
+        f"/admin/jobs/{failed.job_id}",
+        f"/admin/trajectories/{failed.trajectory_id}",
+        "/admin/queue?skip=%3Cscript%3E",
+        f"/admin/compare?a={seeded.trajectory_id}&b=%3Cscript%3E",
         "/admin/export?graph=%3Cscript%3Ex%3C/script%3E",
     ]
     for path in pages:
