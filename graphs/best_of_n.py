@@ -13,7 +13,7 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from graphs.calls import invoke_chat_n, teacher_forced
+from graphs.calls import invoke_chat_n, needs_local_scoring, scored_stats
 from graphs.state import Attempt, BestOfNState, JudgedAttempt, Message
 from graphs.steps import (
     answer_of,
@@ -74,13 +74,17 @@ def generate(state: State, ctx: GraphContext) -> dict[str, Any]:
 
 def score(state: State, ctx: GraphContext) -> dict[str, Any]:
     scorer = ctx.models.scorer()
-    if scorer is None or all(c["stats"] is not None for c in state["candidates"]):
+    if scorer is None or not any(needs_local_scoring(c["stats"]) for c in state["candidates"]):
         return {}
     scored: list[Attempt] = []
     for c in state["candidates"]:
-        if c["stats"] is None and c["output"]:
-            summary, compact = teacher_forced(scorer, c["messages"], c["output"])
-            c = {**c, "stats": {**summary, "source": "teacher_forced"}, "token_stats": compact}
+        if needs_local_scoring(c["stats"]) and c["output"]:
+            # Candidates are then ranked by the scorer's exact self-certainty, not by a remote
+            # server's top-k approximation (which has none).
+            stats, compact = scored_stats(
+                scorer, c["messages"], c["output"], c["stats"], c.get("finish_reason")
+            )
+            c = {**c, "stats": stats, "token_stats": compact}
         scored.append(c)
     return {"candidates": scored}
 

@@ -42,6 +42,7 @@ class Attempt(TypedDict):
     completion_tokens: int | None
     retrieved: list[dict[str, Any]] | None
     comment: NotRequired[str | None]  # a person's note with a human answer
+    finish_reason: NotRequired[str | None]  # "length": cut at the token limit (no end-of-turn token)
 
 
 class VerificationState(TypedDict):

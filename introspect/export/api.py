@@ -43,6 +43,7 @@ class ExportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     graph: str | None = Field(default=None, max_length=100)
+    batch: str | None = Field(default=None, max_length=200)
     model: str | None = Field(default=None, max_length=200)
     since: datetime | None = Field(default=None, description="created_at >= since (ISO 8601; naive = UTC)")
     until: datetime | None = Field(default=None, description="created_at < until")
@@ -61,6 +62,7 @@ class ExportQuery(BaseModel):
     def filters(self) -> ExportFilters:
         return ExportFilters(
             graph=self.graph,
+            batch=self.batch,
             model=self.model,
             since=self.since,
             until=self.until,
@@ -82,7 +84,17 @@ class ExportQuery(BaseModel):
         )
 
 
-@router.get("/{format}", response_class=StreamingResponse)
+_JSONL_EXAMPLE = (
+    '{"messages": [{"role": "user", "content": "What is 17 + 25?"}, '
+    '{"role": "assistant", "content": "The answer is 42."}]}\n'
+)
+
+
+@router.get(
+    "/{format}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {"example": _JSONL_EXAMPLE}}}},
+)
 def export_format(
     format: str, query: Annotated[ExportQuery, Query()], session_factory: SessionFactory
 ) -> StreamingResponse:
