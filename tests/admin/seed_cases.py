@@ -7,9 +7,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
+from introspect.store.models import Batch
 from introspect.store.repositories import jobs
 from introspect.store.repositories.events import append_event
 from introspect.store.repositories.trajectories import (
@@ -67,14 +69,23 @@ def seed_answer(
     confident: bool = True,
     latency_ms: float = 1890.0,
     meta: dict[str, Any] | None = None,
+    batch: str | None = None,
 ) -> uuid.UUID:
-    """One generated answer (verified or not), its token entropies chosen by the caller."""
+    """One generated answer (verified or not), its token entropies chosen by the caller; ``batch``
+    makes its job a row of that batch (created on first use)."""
     tokens = _tokens(answer)
     entropies = entropies or [0.02] * len(tokens)
     assert len(entropies) == len(tokens)
     with transaction(factory) as s:
         job = jobs.create_job(s, graph="self_critique", input={"prompt": prompt}, meta=meta).job
         job.status = "succeeded"
+        if batch is not None:
+            row = s.scalar(select(Batch).where(Batch.name == batch))
+            if row is None:
+                row = Batch(name=batch, graph="self_critique")
+                s.add(row)
+                s.flush()
+            job.batch_id, job.batch_row_id = row.id, str(uuid.uuid4())
         tid = create_trajectory(s, graph="self_critique", task_prompt=prompt, job_id=job.id).id
     stats = summary(entropies)
     reason = "verified" if success else ("verifier_rejected" if success is False else "confident")

@@ -15,7 +15,7 @@ from introspect.store.repositories.trajectories import list_rewards
 from tests.admin.conftest import ORIGIN
 from tests.admin.hostile import HOSTILE, HOSTILE_TEXT, audit_html
 from tests.admin.seed import seed_revision
-from tests.admin.seed_cases import seed_failed_job
+from tests.admin.seed_cases import seed_answer, seed_failed_job
 
 
 def test_list_filters_search_and_pages(
@@ -197,3 +197,27 @@ def test_dashboard_and_export_page(admin_client: TestClient, session_factory: se
     assert unknown.status_code == 422 and "unknown export format" in unknown.text
     ok = admin_client.get("/admin/export/download?format=sft&dedup=true&tau=0.4&success=")
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/x-ndjson")
+
+
+def test_batch_tags_filter_the_list_and_split_the_rise_figures(
+    admin_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    seed_answer(session_factory, prompt="alpha one", answer="4", success=True, batch="gsm8k-a")
+    seed_answer(session_factory, prompt="alpha two", answer="5", success=False, batch="gsm8k-a")
+    seed_answer(
+        session_factory, prompt="beta one", answer="6", success=True, batch="gsm8k-b", model="smollm2"
+    )
+    seed_answer(
+        session_factory, prompt="tagged by metadata", answer="7", success=True, meta={"run": "manual-3"}
+    )
+    listed = admin_client.get("/admin/trajectories?tag=gsm8k-a").text
+    assert listed.count('<tr class="row">') == 2 and "alpha one" in listed and "beta" not in listed
+    assert '<option value="gsm8k-b">' in listed  # the batch names are suggested
+    assert admin_client.get("/admin/trajectories?tag=manual-3").text.count('<tr class="row">') == 1
+    html = admin_client.get("/admin/dashboard").text
+    tags = html[html.index('id="rise-tags"') :]
+    tags = tags[: tags.index("</table>")]
+    assert "gsm8k-a" in tags and "gsm8k-b" in tags and "manual-3" in tags
+    assert re.search(r"gsm8k-a</td><td[^>]*>2</td>", tags)  # two tasks, one of them solved
+    chosen = admin_client.get("/admin/dashboard?tag=gsm8k-b&model=smollm2").text
+    assert "1 of them matching" in chosen

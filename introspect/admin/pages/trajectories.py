@@ -13,6 +13,7 @@ from introspect.admin.identity import AdminDep
 from introspect.admin.queries.trajectories import (
     SuccessFilter,
     TrajectoryFilters,
+    batch_names,
     distinct_values,
     list_trajectories,
 )
@@ -96,6 +97,7 @@ def trajectory_list(request: Request, admin: AdminDep, factory: SessionFactoryDe
         options: dict[str, Any] = {
             name: distinct_values(session, name) for name in ("graph", "stop_reason", "model", "decision")
         }
+        options["tag"] = batch_names(session)
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     active = {k: v for k, v in params.items() if v}
     next_url = None

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from introspect.store.models import Job, Trajectory, Turn, Verification
+from introspect.store.models import Batch, Job, Trajectory, Turn, Verification
 
 ATTEMPT_PHASES = ("generate", "revise", "escalate", "human")
 CHUNK = 500  # ids per IN list: well under SQLite's bound-parameter limit
-# Job metadata keys that name a batch or run (until a batch column exists, a dataset run tags its
-# jobs' metadata; the first key present wins).
+# A trajectory's batch/run tag: its job's batch name (``introspect run --dataset``, POST /v1/batches),
+# else the first of these job metadata keys present (jobs submitted one by one with a run label).
 TAG_KEYS = ("batch", "run", "tag")
 
 
@@ -94,8 +94,10 @@ def recent_trajectories(
             Trajectory.models,
             Job.status,
             Job.meta,
+            Batch.name,
         )
         .outerjoin(Job, Job.id == Trajectory.job_id)
+        .outerjoin(Batch, Batch.id == Job.batch_id)
         .order_by(Trajectory.created_at.desc(), Trajectory.id.desc())
     )
     if ids is not None:
@@ -110,7 +112,7 @@ def recent_trajectories(
             stop_reason=r[3],
             models=list(r[4] or []),
             job_status=r[5],
-            tag=tag_of(r[6]),
+            tag=r[7] or tag_of(r[6]),
         )
         for r in session.execute(stmt.limit(limit))
     ]

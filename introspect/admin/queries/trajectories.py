@@ -25,7 +25,7 @@ from sqlalchemy.sql.selectable import CTE, TableClause
 from introspect.admin.queries.attempts import TAG_KEYS, load_attempts, recent_trajectories, tag_of
 from introspect.admin.views.rise import collapse_siblings
 from introspect.store.fts import fts5_all_words_query
-from introspect.store.models import Job, Reward, Trajectory, Turn
+from introspect.store.models import Batch, Job, Reward, Trajectory, Turn
 
 SuccessFilter = Literal["yes", "no", "unknown"]
 
@@ -142,7 +142,8 @@ def page_keys(
         as_text = func.lower(cast(Job.meta, Text))
         stmt = stmt.where(exists().where(Job.id == c.job_id, as_text.like(needle, escape="\\")))
     if filters.tag:
-        tagged = or_(*(Job.meta[key].as_string() == filters.tag for key in TAG_KEYS))
+        batch = select(Batch.id).where(Batch.name == filters.tag).scalar_subquery()
+        tagged = or_(Job.batch_id == batch, *(Job.meta[key].as_string() == filters.tag for key in TAG_KEYS))
         stmt = stmt.where(exists().where(Job.id == c.job_id, tagged))
     if filters.created_from:
         stmt = stmt.where(c.created_at >= filters.created_from)
@@ -182,8 +183,10 @@ def list_trajectories(
             Trajectory.outcome_reward,
             Job.status.label("job_status"),
             Job.meta.label("job_meta"),
+            Batch.name.label("batch_name"),
         )
         .outerjoin(Job, Job.id == Trajectory.job_id)
+        .outerjoin(Batch, Batch.id == Job.batch_id)
         .where(Trajectory.id.in_(ids))
     )
     by_id = {r.id: r for r in session.execute(stmt)}
@@ -208,7 +211,7 @@ def list_trajectories(
             turn_count=counts.get(r.id, 0),
             outcome_reward=r.outcome_reward,
             job_meta=r.job_meta if isinstance(r.job_meta, dict) else {},
-            tag=tag_of(r.job_meta),
+            tag=r.batch_name or tag_of(r.job_meta),
             first_correct=_first_correct(firsts.get(r.id)),
             human_label=labels.get(r.id),
             model=firsts[r.id].model if r.id in firsts else None,
@@ -250,6 +253,12 @@ _DISTINCT_SOURCES = {
     "model": ("turns", "model"),
     "decision": ("turns", "decision_action"),
 }
+
+
+def batch_names(session: Session, limit: int = 100) -> list[str]:
+    """The newest batches' names (the tag filter's suggestions)."""
+    stmt = select(Batch.name).order_by(Batch.created_at.desc(), Batch.id.desc()).limit(limit)
+    return [str(n) for n in session.scalars(stmt)]
 
 
 def distinct_values(session: Session, name: str, limit: int = 100) -> list[str]:

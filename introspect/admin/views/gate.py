@@ -21,8 +21,8 @@ DECIDERS: dict[str, tuple[str, ...]] = {
     "human_answer": ("phase",),
     "verified": ("verified",),
     "verifier_rejected": ("verified",),
-    "confident": ("mean_self_certainty", "mean_nll", "confident"),
-    "low_confidence": ("mean_self_certainty", "mean_nll", "confident"),
+    "confident": ("mean_self_certainty", "mean_nll", "predicted_correct", "confident"),
+    "low_confidence": ("mean_self_certainty", "mean_nll", "predicted_correct", "confident"),
     "critic_approved": ("critique_verdict",),
     "critic_rejected": ("critique_verdict",),
     "unverifiable": ("confident", "critique_verdict"),
@@ -54,6 +54,7 @@ class Signal:
 SIGNALS: tuple[Signal, ...] = (
     Signal("mean_self_certainty", "mean self-certainty", "min_self_certainty", "above", "nats"),
     Signal("mean_nll", "mean NLL", "max_mean_nll", "below", "nats/token"),
+    Signal("predicted_correct", "predicted P(correct)", "min_predicted_correct", "above"),
     Signal("mean_entropy", "mean entropy", "entropy_threshold", "below", "nats"),
     Signal("mean_varentropy", "mean varentropy", "varentropy_threshold", "below", "nats²"),
     Signal("attempt", "attempt", "max_turns", "below"),
@@ -64,7 +65,14 @@ _THRESHOLD_OF = {s.key: s.threshold for s in SIGNALS if s.threshold}
 # Reasons that end a run without a good answer: a "stop" that must not look like success.
 UNRESOLVED_STOPS = frozenset({"max_turns", "token_budget", "unverifiable", "not_selected"})
 # Always shown in a decision row when present, besides the deciding ones.
-HEADLINE_INPUTS = ("verified", "critique_verdict", "regime", "mean_self_certainty", "mean_nll")
+HEADLINE_INPUTS = (
+    "verified",
+    "critique_verdict",
+    "regime",
+    "mean_self_certainty",
+    "mean_nll",
+    "predicted_correct",
+)
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,7 @@ class GateView:
     thresholds: dict[str, Any]  # the policy in force; {} when decisions disagree (see varying)
     varying: list[str]  # threshold keys whose value changed between decisions
     series: list[Series]
+    profile: dict[str, Any] | None  # the calibrated gate profile the decisions used, if any
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -159,12 +168,14 @@ def _row(turn: Turn, decision: dict[str, Any]) -> GateRow:
 def build_gate_view(turns: Sequence[Turn]) -> GateView:
     rows: list[GateRow] = []
     policies: list[dict[str, Any]] = []
+    profile: dict[str, Any] | None = None
     for t in sorted(turns, key=lambda t: t.index):
         decision = _dict(t.decision)
         if not decision:
             continue
         rows.append(_row(t, decision))
         policies.append(_dict(decision.get("thresholds")))
+        profile = _dict(decision.get("profile")) or profile
     merged: dict[str, Any] = {}
     varying: list[str] = []
     for policy in policies:
@@ -181,4 +192,4 @@ def build_gate_view(turns: Sequence[Turn]) -> GateView:
             continue
         threshold = _number(merged.get(signal.threshold)) if signal.threshold else None
         series.append(Series(signal, points, threshold))
-    return GateView(rows=rows, thresholds=merged, varying=varying, series=series)
+    return GateView(rows=rows, thresholds=merged, varying=varying, series=series, profile=profile)
