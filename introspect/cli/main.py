@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from introspect.cli import db, export, gate, keys, models, run, serve, train, worker
+from introspect.cli import db, eval, export, gate, keys, models, run, serve, train, worker
 
 app = typer.Typer(
     name="introspect",
@@ -20,6 +20,7 @@ app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 app.command("export")(export.export_command)
 app.command("train")(train.train_command)
+app.command("eval")(eval.eval_command)
 run.register(app)
 
 
