@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     # bounds the delay of one whose wake-up was lost (a worker stopping as it popped it).
     arq_poll_seconds: float = Field(default=0.1, gt=0)
 
+    # Python verifier checks (user code, hostile by default; see introspect/verifiers/sandbox.py).
+    # Each check runs under bubblewrap; without it the verifier refuses unless this unsafe opt-in
+    # is set (then a check runs as the worker's user with rlimits only).
+    unsafe_python_checks_without_isolation: bool = False
+    python_check_bwrap: str = Field(default="bwrap", description="The bubblewrap executable.")
+    # At most this many checks run at once in one worker process, and their memory limits (times
+    # the processes each may have) add up to at most the budget; others wait their turn.
+    python_check_max_concurrent: int = Field(default=2, ge=1, le=64)
+    python_check_memory_budget_mb: int = Field(default=1024, ge=64)
+    python_check_queue_timeout_s: float = Field(default=120.0, gt=0)
+    # RLIMIT_NPROC of a check: 1 = no process or thread besides its own.
+    python_check_max_processes: int = Field(default=1, ge=1, le=64)
+    # The uid/gid a check runs as when the worker is root (nobody).
+    python_check_uid: int = Field(default=65534, ge=1)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @property
