@@ -132,6 +132,7 @@ def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
         verified is None and verdict is not None and verdict["verdict"] == "incorrect"
     )
     failures = state.get("failures", 0) + int(rejected)
+    predicted = None if ctx.predictor is None else ctx.predictor.predict(attempt["stats"])
     features = GateFeatures(
         attempt=attempt["attempt"],
         turn_index=attempt["index"],
@@ -139,6 +140,7 @@ def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
         stats=attempt["stats"],
         verified=verified,
         critique_verdict=None if verdict is None else verdict["verdict"],
+        predicted_correct=predicted,
         failed_attempts=failures,
         tokens_used=state.get("tokens_used", 0),
         retrievals=state.get("retrievals", 0),
@@ -147,6 +149,8 @@ def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
         escalation_available=ctx.options.escalation != "none",
     )
     decision = decide(features, ctx.policy).to_dict()
+    if ctx.gate_profile is not None:
+        decision["profile"] = ctx.gate_profile  # which calibrated profile set these thresholds
     judged = JudgedAttempt(
         attempt=attempt,
         answer=answer_of(ctx, attempt["output"], verification),

@@ -147,6 +147,6 @@ def test_gate_calibration_script_runs_on_the_demo_model() -> None:
 
     samples, solved_at = evaluate(model_path(), n=4, turns=2)
     assert len(samples) == len(solved_at) == 4
-    assert all(s.self_certainty >= 0 for s in samples)
+    assert all(s.stats["mean_self_certainty"] >= 0 for s in samples)
     assert all(t in (0, 1, 2) for t in solved_at)
     assert [t == 1 for t in solved_at] == [s.correct for s in samples]
