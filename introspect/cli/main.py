@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from introspect.cli import db, export, gate, keys, run, serve, worker
+from introspect.cli import db, export, gate, keys, run, serve, train, worker
 from introspect.config import SettingsError
 
 
@@ -34,6 +34,7 @@ app.add_typer(gate.app, name="gate")
 app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 app.command("export")(export.export_command)
+app.command("train")(train.train_command)
 run.register(app)
 
 

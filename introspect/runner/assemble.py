@@ -95,7 +95,8 @@ def build_context(spec: JobSpec, deps: RunnerDeps, recorder: Recorder) -> GraphC
 
 
 def initial_input(spec: JobSpec) -> dict[str, Any]:
-    return {
-        "task": {"prompt": spec.prompt, "messages": spec.messages, "reference": spec.reference},
-        "next_index": 0,
-    }
+    """The graph's input: the job input's shape (``graphs.state.JobInput``), as a plain LangGraph
+    invocation gives it; the verifier and corpus reach the run through its context instead."""
+    if spec.messages:
+        return {"messages": spec.messages, "reference": spec.reference}
+    return {"prompt": spec.prompt, "reference": spec.reference}

@@ -119,7 +119,7 @@ def test_graph_runs_standalone_as_langgraph_dev_would() -> None:
     problem = make_problems(1, split="eval")[0]
     graph = load_by_reference("./graphs/self_critique.py:graph")
     state = graph.invoke(
-        {"task": {"prompt": problem.question, "messages": None, "reference": str(problem.answer)}}
+        {"prompt": problem.question, "reference": str(problem.answer)}  # the REST job input's shape
     )
     assert state["result"]["stop_reason"] in ("verified", "max_turns")
     assert state["history"][0]["attempt"]["stats"]["mean_self_certainty"] is not None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,7 +36,24 @@ class CalibrateRequest(BaseModel):
     dry_run: bool = False
 
 
+_PROFILE_EXAMPLE: dict[str, Any] = {
+    "id": "1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b",
+    "model_name": "local",
+    "weights_hash": "",
+    "version": 2,
+    "active": True,
+    "meets_target": True,
+    "source": "calibrated",
+    "policy": {"min_self_certainty": 1.2},
+    "predictor": None,
+    "figures": {"precision": 0.92, "n": 120},
+    "created_at": "2026-12-03T19:00:00Z",
+}
+
+
 class GateProfileResource(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_PROFILE_EXAMPLE]})
+
     id: str | None
     model_name: str
     weights_hash: str
@@ -50,6 +68,8 @@ class GateProfileResource(BaseModel):
 
 
 class GateProfileList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"data": [_PROFILE_EXAMPLE]}]})
+
     data: list[GateProfileResource]
 
 
@@ -86,7 +106,9 @@ def list_profiles(
     response_model=GateProfileResource,
     responses={200: {"model": GateProfileResource, "description": "dry run: nothing stored"}, **ERRORS},
 )
-def calibrate(body: CalibrateRequest, _caller: CallerDep, factory: SessionFactoryDep) -> Any:
+def calibrate(
+    body: CalibrateRequest, response: Response, _caller: CallerDep, factory: SessionFactoryDep
+) -> Any:
     """Calibrate ``model`` from its verified attempts; the result becomes its active profile.
 
     422 when there is not enough verified data, or when the stop rule's held-out precision misses
@@ -112,6 +134,7 @@ def calibrate(body: CalibrateRequest, _caller: CallerDep, factory: SessionFactor
     except TargetNotMetError as exc:
         return JSONResponse(status_code=422, content={"detail": str(exc), "figures": exc.calibration.figures})
     if resource is not None:
+        response.headers["Location"] = f"/v1/gate/profiles?model={quote(body.model, safe='')}"
         return resource
     profile = outcome.profile
     return JSONResponse(
