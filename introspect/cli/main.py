@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from introspect.cli import db, export, gate, keys, run, serve, train, worker
+from introspect.cli import db, eval, export, gate, keys, models, run, serve, train, worker
 from introspect.config import SettingsError
 
 
@@ -30,11 +30,13 @@ app = _Introspect(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+app.add_typer(models.app, name="models")
 app.add_typer(gate.app, name="gate")
 app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 app.command("export")(export.export_command)
 app.command("train")(train.train_command)
+app.command("eval")(eval.eval_command)
 run.register(app)
 
 
