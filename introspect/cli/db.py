@@ -7,7 +7,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from introspect.config import get_settings
-from introspect.db.migrate import upgrade_all
+from introspect.db.migrate import seed_gate_profiles, upgrade_all
 
 app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 console = Console()
@@ -19,6 +19,7 @@ def upgrade_command() -> None:
     url = get_settings().resolved_database_url
     try:
         upgrade_all(url)
+        seed_gate_profiles(url)
     except Exception as exc:  # a CLI error naming the problem, not a traceback
         console.print(f"[red]error:[/red] could not upgrade {_redact(url)}: {exc}")
         raise typer.Exit(code=1) from exc

@@ -9,8 +9,9 @@ import uvicorn
 from rich.console import Console
 
 from introspect.api.auth import is_loopback
+from introspect.cli.model_check import require_local_model
 from introspect.config import get_settings
-from introspect.db.migrate import upgrade_all
+from introspect.db.migrate import seed_gate_profiles, upgrade_all
 from introspect.store.engine import make_engine, make_session_factory, transaction
 from introspect.store.repositories.api_keys import has_api_keys
 
@@ -30,6 +31,8 @@ def serve_command(
     url = settings.resolved_database_url
     if settings.embedded:
         upgrade_all(url)  # zero configuration: the SQLite file is created and migrated on first start
+        seed_gate_profiles(url)
+        require_local_model(settings)  # this process runs the jobs: a model that cannot load stops here
     if not is_loopback(host) and not settings.api_keys and not _db_has_keys(url):
         console.print(
             f"[red]error:[/red] refusing to bind {host}: no API key is configured, so the API would be open "

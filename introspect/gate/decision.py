@@ -3,18 +3,22 @@
 The rules, first match wins (each one names its ``reason``):
 
 1. A human's answer is final (``human_answer``): it is the highest-value training target there is.
-2. A deterministic verifier accepted the answer (``verified``). Verification tools ground an agent
+2. An attempt that only echoes the feedback, or repeats an earlier attempt word for word, is never
+   accepted (``echo_feedback``/``echo_repeat``): the loop goes on within its budgets
+   (:mod:`introspect.gate.echo`).
+3. A deterministic verifier accepted the answer (``verified``). Verification tools ground an agent
    where evidence tools make it overconfident, so a verifier outranks every other signal.
-3. Without a verifier, PCC routing answers directly when *certain and consistent*: confident by the
-   logits and not contradicted by the critic (``confident``); with no logits at all, the critic's
-   approval (``critic_approved``); with neither signal there is nothing to improve against
+4. Without a verifier, PCC routing answers directly when *certain and consistent*: confident by the
+   logits and not contradicted by the critic (``confident``); the critic's approval stops the loop
+   whatever the logits say (``critic_approved``: a critic that read the answer outranks a
+   threshold on token statistics); with neither signal there is nothing to improve against
    (``unverifiable``).
-4. Budgets: the turn budget (``max_turns``; RISE evaluates at five) and the token budget.
-5. Escalate (at most once per job) when the entropix regime is *scattered* (both PCC signals low), or
+5. Budgets: the turn budget (``max_turns``; RISE evaluates at five) and the token budget.
+6. Escalate (at most once per job) when the entropix regime is *scattered* (both PCC signals low), or
    after ``escalate_after_failures`` rejected attempts.
-6. Retrieve (at most ``max_retrievals`` times) when the regime says the model lacks information
+7. Retrieve (at most ``max_retrievals`` times) when the regime says the model lacks information
    (entropix: high entropy, low varentropy).
-7. Otherwise revise, with the critique's feedback (RISE Qu et al. 2024: the next attempt is conditioned
+8. Otherwise revise, with the critique's feedback (RISE Qu et al. 2024: the next attempt is conditioned
    on the prior attempts and the feedback).
 """
 
@@ -41,12 +45,15 @@ class GateFeatures:
     stats: dict[str, Any] | None = None
     verified: bool | None = None
     critique_verdict: str | None = None
+    # P(correct) from the scorer model's learned predictor (its gate profile), when it has one.
+    predicted_correct: float | None = None
     failed_attempts: int = 0
     tokens_used: int = 0
     retrievals: int = 0
     escalations: int = 0
     retrieval_available: bool = False
     escalation_available: bool = False
+    echo: str | None = None  # "feedback" | "repeat": the attempt is not an answer (gate.echo)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -83,12 +90,23 @@ def regime_of(stats: dict[str, Any] | None, policy: GatePolicy) -> str | None:
     return None if regime is None else regime.value
 
 
-def is_confident(stats: dict[str, Any] | None, policy: GatePolicy) -> bool | None:
-    """Certainty from the logits; None when the answer has no usable statistics."""
+def is_confident(
+    stats: dict[str, Any] | None, policy: GatePolicy, predicted_correct: float | None = None
+) -> bool | None:
+    """Certainty from the logits; None when the answer has no usable statistics.
+
+    Every configured signal must agree: mean self-certainty, mean NLL and -- when the model's profile
+    has a learned predictor and a cut for it -- the predicted probability of being right. A profile
+    whose calibration found no rule meeting its precision target sets ``stop_on_confidence`` off:
+    the logits then never call an answer sure (the measured precision says they cannot)."""
     certainty = _number(stats, "mean_self_certainty")
     if certainty is None:
         return None
-    if certainty < policy.min_self_certainty:
+    if not policy.stop_on_confidence or certainty < policy.min_self_certainty:
+        return False
+    if policy.min_predicted_correct is not None and (
+        predicted_correct is None or predicted_correct < policy.min_predicted_correct
+    ):
         return False
     nll = _number(stats, "mean_nll")
     return not (policy.max_mean_nll is not None and nll is not None and nll > policy.max_mean_nll)
@@ -96,7 +114,7 @@ def is_confident(stats: dict[str, Any] | None, policy: GatePolicy) -> bool | Non
 
 def decide(features: GateFeatures, policy: GatePolicy) -> Decision:
     """Choose the next action for an attempt; pure and deterministic."""
-    confident = is_confident(features.stats, policy)
+    confident = is_confident(features.stats, policy, features.predicted_correct)
     regime = regime_of(features.stats, policy)
     inputs = {
         **asdict(features),
@@ -115,12 +133,13 @@ def decide(features: GateFeatures, policy: GatePolicy) -> Decision:
 
     if features.phase == "human":
         return made("stop", "human_answer")
-    if features.verified is True:
+    echo = features.echo
+    if echo is None and features.verified is True:
         return made("stop", "verified")
-    if features.verified is None:
+    if echo is None and features.verified is None:
         if confident and features.critique_verdict != "incorrect":
             return made("stop", "confident")
-        if confident is None and features.critique_verdict == "correct":
+        if features.critique_verdict == "correct":
             return made("stop", "critic_approved")
         if confident is None and features.critique_verdict in (None, "unknown"):
             return made("stop", "unverifiable")
@@ -140,6 +159,8 @@ def decide(features: GateFeatures, policy: GatePolicy) -> Decision:
         and regime in policy.retrieve_regimes
     ):
         return made("retrieve", f"regime_{regime}")
+    if echo is not None:
+        return made("revise", f"echo_{echo}")
     if features.verified is False:
         return made("revise", "verifier_rejected")
     if features.critique_verdict == "incorrect":
