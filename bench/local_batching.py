@@ -202,7 +202,8 @@ def bench_model(
     locked = LocalModel(batched.model, batched.tokenizer, name=label, batching=None)
     problems = make_problems(jobs, seed=20)
     tasks = [{"prompt": p.question, "reference": str(p.answer), "verifier": "numeric"} for p in problems]
-    config = {"max_tokens": max_tokens, "max_turns": 2}
+    # No database here: the gate runs on its default policy, not a stored per-model profile.
+    config = {"max_tokens": max_tokens, "max_turns": 2, "gate_profile": False}
     sides = {"lock": CountingModel(locked), "batching": CountingModel(batched)}
     for provider in sides.values():  # warm-up: first-call costs out of the timings
         run_jobs(provider, tasks[:2], config, 2)
