@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from introspect.api.deps import CallerDep, DispatcherDep, SessionFactoryDep
@@ -92,14 +92,18 @@ class ResponsesRequest(RequestBody):
         if self.instructions:
             messages.insert(0, {"role": "system", "content": self.instructions})
         fields = ("reference", "verifier", "corpus", "max_turns", "gate", "config", "metadata", "temperature")
-        return ChatCompletionRequest.model_validate(
-            {
-                "model": self.model,
-                "messages": messages,
-                "max_tokens": self.max_output_tokens,
-                **{k: getattr(self, k) for k in fields if getattr(self, k) is not None},
-            }
-        )
+        try:
+            return ChatCompletionRequest.model_validate(
+                {
+                    "model": self.model,
+                    "messages": messages,
+                    "max_tokens": self.max_output_tokens,
+                    **{k: getattr(self, k) for k in fields if getattr(self, k) is not None},
+                }
+            )
+        except ValidationError as exc:
+            where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+            raise JobValidationError(where) from exc
 
 
 @router.post(
