@@ -70,6 +70,24 @@ def test_calibrate_stores_versions_with_one_active(session_factory: sessionmaker
         assert resolve_profile(session, "nobody") is None
 
 
+def test_turns_named_with_a_weights_prefix_match_their_full_hash(
+    session_factory: sessionmaker[Session],
+) -> None:
+    full = "abcdef123456" + "0" * 52
+    store_history(session_factory, "m2@abcdef123456", 60)
+    store_history(session_factory, "m2@ffffff000000", 60, seed=4)  # other weights of the same name
+    settings = CalibrationSettings(target_precision=0.8)
+    with transaction(session_factory) as session:
+        mine = calibrate_model(session, "m2", weights_hash=full, settings=settings)
+        anything = calibrate_model(session, "m2", settings=settings)
+    assert mine.profile.figures["n"] == 120 and anything.profile.figures["n"] == 240
+    with transaction(session_factory) as session:
+        found = resolve_profile(session, "m2", full)
+        assert found is not None and found.weights_hash == full
+        other = resolve_profile(session, "m2", "ffffff000000" + "1" * 52)
+        assert other is not None and other.weights_hash == ""  # falls back to the unpinned profile
+
+
 def test_short_history_and_missed_targets_store_nothing(session_factory: sessionmaker[Session]) -> None:
     store_history(session_factory, "m1", 5)
     with transaction(session_factory) as session, pytest.raises(NotEnoughDataError, match=r"n=10 "):
