@@ -10,8 +10,8 @@ attempts each) run in-process through the service's own runner into a throwaway 
     nice -n 10 python scripts/calibrate_catalog.py --model smollm2-135m-instruct \\
         --path /work/cache/smollm2-135m-instruct --problems 80
 
-Problems: the demo model's own reference task, and two-digit ``What is A + B?`` for other models
-(a small instruct model gets about a fifth of them right: both classes are represented). A target
+Problems: the demo model's own reference task, and ``What is A + B?`` with one- and two-digit
+numbers alternating for other models (both classes well represented). A target
 the model cannot meet is accepted and flagged (``meets_target: false``: logit-only stops off) --
 that is the honest profile of a model whose logits do not separate right from wrong. The last line
 printed is one JSON object with the figures.
@@ -82,10 +82,13 @@ def problems(name: str, n: int, seed: int) -> list[dict[str, str]]:
         from introspect.models.demo import make_problems
 
         return [{"prompt": p.question, "reference": str(p.answer)} for p in make_problems(n, split="eval")]
+    # One- and two-digit sums alternate: a small instruct model gets most of the first and about a
+    # fifth of the second right, so both classes are well represented.
     rng = random.Random(seed)
     out = []
-    for _ in range(n):
-        a, b = rng.randint(10, 99), rng.randint(10, 99)
+    for i in range(n):
+        low, high = (1, 9) if i % 2 == 0 else (10, 99)
+        a, b = rng.randint(low, high), rng.randint(low, high)
         out.append({"prompt": f"What is {a} + {b}?", "reference": str(a + b)})
     return out
 
@@ -144,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "turns": args.turns,
                 "max_tokens": args.max_tokens,
                 "seconds": round(time.perf_counter() - started, 1),
-                "task": "demo" if args.model == "demo" else "a+b",
+                "task": "demo" if args.model == "demo" else "a+b, 1 and 2 digits",
             },
         },
         meets_target=result.meets_target,
