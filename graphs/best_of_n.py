@@ -14,7 +14,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from graphs.calls import invoke_chat_n, needs_local_scoring, scored_stats
-from graphs.state import Attempt, BestOfNState, JudgedAttempt, Message
+from graphs.state import Attempt, BestOfNState, JobInput, JudgedAttempt, Message, intake
 from graphs.steps import (
     answer_of,
     attempt_turn,
@@ -142,12 +142,14 @@ def finish(state: State, ctx: GraphContext) -> dict[str, Any]:
     return finish_update(ctx, history, final, state.get("stop_reason", "selected"), totals, turns)
 
 
-def build() -> StateGraph[BestOfNState, None, BestOfNState, BestOfNState]:
-    builder = StateGraph(BestOfNState)
+def build() -> StateGraph[BestOfNState, None, JobInput, BestOfNState]:
+    builder = StateGraph(BestOfNState, input_schema=JobInput)
     names = ("generate", "score", "verify", "select", "finish")
     for name, fn in zip(names, (generate, score, verify, select, finish), strict=True):
         builder.add_node(name, guarded(fn))
-    builder.add_edge(START, names[0])
+    builder.add_node("intake", intake, input_schema=JobInput)
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", names[0])
     for a, b in itertools.pairwise(names):
         builder.add_edge(a, b)
     builder.add_edge(names[-1], END)
