@@ -151,3 +151,21 @@ def test_a_job_uses_its_scorer_models_active_profile(harness: Harness) -> None:
     override = _run(harness, {"gate": {"stop_on_confidence": True}})
     assert actions(override) == [("generate", "stop", "confident")]
     assert actions(_run(harness, {"gate_profile": False})) == [("generate", "stop", "confident")]
+
+
+def test_a_profiles_predictor_scores_each_attempt(harness: Harness) -> None:
+    from introspect.gate.predictor import fit_predictor
+    from tests.graphs.fakes import stats
+
+    rows = [stats(certainty=10 + i % 5, nll=0.01 * i) for i in range(40)]
+    predictor = fit_predictor(rows, [i < 20 for i in range(40)])  # low NLL: right
+    with transaction(harness.session_factory) as session:
+        policy = {"min_self_certainty": 0.0, "max_mean_nll": None, "min_predicted_correct": 0.5}
+        gate_profiles.save_profile(session, GateProfile(model_name="m1", policy=policy, predictor=predictor))
+    resource = _run(harness, {})
+    turn = resource["turns"][0]
+    p = predictor.predict(CONFIDENT)
+    assert p is not None and p > 0.5
+    assert turn["stats"]["p_correct"] == pytest.approx(p, abs=1e-6)
+    assert turn["decision"]["inputs"]["predicted_correct"] == pytest.approx(p)
+    assert actions(resource) == [("generate", "stop", "confident")]
