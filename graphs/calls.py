@@ -27,6 +27,7 @@ class Reply:
     latency_ms: float
     prompt_tokens: int | None
     completion_tokens: int | None
+    model: str | None = None  # the model's own name for itself (name@weights-hash for local models)
     finish_reason: str | None = None  # "length": cut at the token limit
 
 
@@ -34,6 +35,11 @@ def reply_from_message(message: BaseMessage, latency_ms: float) -> Reply:
     meta = message.response_metadata or {}
     usage = message.usage_metadata if isinstance(message, AIMessage) else None
     stats = meta.get("stats")
+    # A turn's latency is the model's own time: waiting for a model shared by other jobs is not.
+    waited = meta.get("lock_wait_ms")
+    if isinstance(waited, int | float) and not isinstance(waited, bool):
+        latency_ms = max(0.0, latency_ms - float(waited))
+    model = meta.get("model")
     completion = usage.get("output_tokens") if usage else None
     if completion is None and isinstance(stats, dict) and isinstance(stats.get("n_tokens"), int):
         completion = stats["n_tokens"]
@@ -44,6 +50,7 @@ def reply_from_message(message: BaseMessage, latency_ms: float) -> Reply:
         latency_ms=latency_ms,
         prompt_tokens=usage.get("input_tokens") if usage else None,
         completion_tokens=completion,
+        model=model if isinstance(model, str) and model else None,
         finish_reason=meta.get("finish_reason") if isinstance(meta.get("finish_reason"), str) else None,
     )
 

@@ -1,7 +1,8 @@
 """Settings: the only reader of environment variables (prefix ``INTROSPECT_``).
 
 Every value has an embedded default so that ``introspect serve`` works with zero configuration:
-SQLite under ``./.introspect/``, no Redis (in-process worker), and the bundled demo model.
+SQLite under ``./.introspect/``, no Redis (in-process worker), and SmolLM2-135M-Instruct from the
+model cache (``introspect models pull smollm2-135m-instruct``; ``scripts/serve.sh`` pulls it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".introspect")
+
+
+def _default_model_cache() -> Path:
+    return Path.home() / ".cache" / "introspect" / "models"
 
 
 class RemoteModelSpec(BaseModel):
@@ -42,8 +47,20 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="None = embedded in-process mode.")
 
     # Models ---------------------------------------------------------------------------------------
-    model_path: Path | None = Field(
-        default=None, description="Local transformers model directory; None = the bundled demo model."
+    model_path: str | None = Field(
+        default=None,
+        description="The local model: a catalog name (smollm2-135m-instruct, demo), a transformers "
+        "directory, a .gguf file or a directory holding one; None = smollm2-135m-instruct.",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=_default_model_cache, description="Where `introspect models pull` converts models."
+    )
+    chat_template: Path | None = Field(
+        default=None, description="A Jinja chat template file for a tokenizer that has none."
+    )
+    prompts_dir: Path | None = Field(
+        default=None,
+        description="A directory of .prompt files replacing the built-in templates of the same name.",
     )
     model_device: str = "auto"
     model_dtype: str = "auto"

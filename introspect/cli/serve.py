@@ -9,6 +9,7 @@ import uvicorn
 from rich.console import Console
 
 from introspect.api.auth import is_loopback
+from introspect.cli.model_check import require_local_model
 from introspect.config import get_settings
 from introspect.db.migrate import seed_gate_profiles, upgrade_all
 from introspect.store.engine import make_engine, make_session_factory, transaction
@@ -31,6 +32,7 @@ def serve_command(
     if settings.embedded:
         upgrade_all(url)  # zero configuration: the SQLite file is created and migrated on first start
         seed_gate_profiles(url)
+        require_local_model(settings)  # this process runs the jobs: a model that cannot load stops here
     if not is_loopback(host) and not settings.api_keys and not _db_has_keys(url):
         console.print(
             f"[red]error:[/red] refusing to bind {host}: no API key is configured, so the API would be open "

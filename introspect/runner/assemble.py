@@ -13,7 +13,7 @@ from introspect.gate.policy import GatePolicy
 from introspect.gate.predictor import CorrectnessPredictor
 from introspect.gate.profile import ProfileError
 from introspect.gate.service import resolve_profile
-from introspect.prompting import PromptLibrary, default_library
+from introspect.prompting import PromptLibrary, default_library, library_with
 from introspect.retrieval import CorpusRetriever
 from introspect.runner.context import GraphContext, ModelProvider, Recorder
 from introspect.runner.deps import RunnerDeps
@@ -43,6 +43,14 @@ def make_retriever(spec: JobSpec, deps: RunnerDeps) -> BaseRetriever | None:
     return CorpusRetriever(
         session_factory=deps.session_factory, corpus=spec.corpus, k=spec.policy.retrieval_k
     )
+
+
+def prompt_library(deps: RunnerDeps) -> PromptLibrary:
+    """Built-in templates, then the local model's own (the demo model's RISE format), then the
+    operator's prompt directory: each replaces the templates of the same name."""
+    own = getattr(deps.models, "prompt_overrides", None)
+    overlays = [p for p in (own() if callable(own) else None, deps.settings.prompts_dir) if p is not None]
+    return library_with(tuple(overlays)) if overlays else default_library()
 
 
 def scorer_identity(models: ModelProvider) -> tuple[str, str] | None:
@@ -78,7 +86,7 @@ def build_context(spec: JobSpec, deps: RunnerDeps, recorder: Recorder) -> GraphC
     if spec.verifier is not None:
         scorer = deps.models.scorer() if spec.verifier.entry.needs_scorer else None
         verifier = build_verifier(spec.verifier, scorer=scorer)
-    prompts = deps.prompts or default_library()
+    prompts = deps.prompts or prompt_library(deps)
     policy, predictor, profile = gate_setup(spec, deps)
     return GraphContext(
         models=deps.models,
