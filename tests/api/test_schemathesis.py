@@ -19,10 +19,10 @@ WAITING_EXAMPLES = 10
 
 
 def _waits_for_the_run(operation: Any) -> bool:
-    """Operations that answer once the job settled (runs.wait/stream/join, chat completions): in
-    queue mode no worker runs here, so they are fuzzed against the embedded worker instead."""
+    """Operations that answer once the job settled (runs wait/stream/join, chat completions and
+    responses): in queue mode no worker runs here, so they are fuzzed against the embedded worker."""
     path = operation.path
-    return path.endswith(("/wait", "/stream", "/join")) or path == "/v1/chat/completions"
+    return path.endswith(("/wait", "/stream", "/join")) or path in ("/v1/chat/completions", "/v1/responses")
 
 
 def test_no_server_errors(settings: Settings) -> None:
