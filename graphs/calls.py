@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, convert_to_messages
 
 from graphs.state import Message
+from introspect.gate.profile import scorer_ref
 from introspect.runner.context import Scorer
 
 
@@ -122,11 +123,11 @@ def scored_stats(
     any) kept beside them under ``remote``; ``scorer`` names the model whose logits they are."""
     summary, compact = teacher_forced(scorer, messages, text, finish_reason=finish_reason)
     stats: dict[str, Any] = {**summary, "source": "teacher_forced"}
-    name, weights = getattr(scorer, "name", None), getattr(scorer, "weights_hash", None)
-    if isinstance(name, str):
-        stats["scorer"] = name
-    if isinstance(weights, str) and weights:
-        stats["scorer_weights_hash"] = weights
+    ref = scorer_ref(scorer)
+    if ref is not None:
+        stats["scorer"] = ref[0]
+        if ref[1]:
+            stats["scorer_weights_hash"] = ref[1]
     if own is not None:
         stats["remote"] = own
     return stats, compact

@@ -156,6 +156,9 @@ def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
     )
     failures = state.get("failures", 0) + int(rejected)
     predicted = None if ctx.predictor is None else ctx.predictor.predict(attempt["stats"])
+    if predicted is not None:
+        # Stored with the turn, and what the final-answer choice ranks unverified attempts by.
+        attempt = {**attempt, "stats": {**(attempt["stats"] or {}), "p_correct": round(predicted, 6)}}
     features = GateFeatures(
         attempt=attempt["attempt"],
         turn_index=attempt["index"],

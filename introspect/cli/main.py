@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import typer
 
 from introspect.cli import db, eval, export, gate, keys, models, run, serve, train, worker
+from introspect.config import SettingsError
 
-app = typer.Typer(
+
+class _Introspect(typer.Typer):
+    """Settings the environment gets wrong end any command with one line and exit status 2."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except SettingsError as exc:
+            print(f"introspect: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+
+app = _Introspect(
     name="introspect",
     help="Make LLM agents check and improve their own answers.",
     no_args_is_help=True,

@@ -11,7 +11,7 @@ from introspect.critics import LlmCritic, VerifierFeedbackCritic
 from introspect.critics.base import Critic
 from introspect.gate.policy import GatePolicy
 from introspect.gate.predictor import CorrectnessPredictor
-from introspect.gate.profile import ProfileError
+from introspect.gate.profile import ProfileError, scorer_ref
 from introspect.gate.service import resolve_profile
 from introspect.prompting import PromptLibrary, default_library, library_with
 from introspect.retrieval import CorpusRetriever
@@ -54,13 +54,9 @@ def prompt_library(deps: RunnerDeps) -> PromptLibrary:
 
 
 def scorer_identity(models: ModelProvider) -> tuple[str, str] | None:
-    """(name, weights hash) of the model whose logits the gate reads; None without a named scorer."""
+    """(name, weights sha256) of the model whose logits the gate reads; None without a named scorer."""
     scorer = models.scorer()
-    name = getattr(scorer, "name", None) if scorer is not None else None
-    if not isinstance(name, str) or not name:
-        return None
-    weights = getattr(scorer, "weights_hash", None)
-    return name, weights if isinstance(weights, str) else ""
+    return None if scorer is None else scorer_ref(scorer)
 
 
 def gate_setup(spec: JobSpec, deps: RunnerDeps) -> GateSetup:
