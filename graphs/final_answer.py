@@ -7,9 +7,10 @@ or second-guessing itself), so the loop must never hand back a worse answer than
 2. otherwise, among the attempts nothing rejected (no failed verification, no "incorrect" critique,
    no echo of the feedback) -- all attempts when every one was rejected:
    a calibrated correctness estimate (``stats["p_correct"]``, when a gate profile supplies one);
-   else a critic's approval; else agreement across attempts (the answer most attempts reached);
-   ties go to the earliest attempt, because a revision the loop asked for without evidence is no
-   evidence that the first answer was wrong.
+   else a critic's approval; else agreement across attempts (an answer held by a strict majority of
+   them); otherwise the earliest attempt, because a revision the loop asked for without evidence is
+   no evidence that the first answer was wrong (bench/smollm2_revise.py: with plurality voting the
+   final answer was worse than turn 1 on 1 of 6 open questions).
 
 Echoes of the feedback are never chosen; with nothing else, the last attempt is returned (as before).
 """
@@ -63,6 +64,10 @@ def best_attempt(history: list[JudgedAttempt]) -> JudgedAttempt | None:
     approved = [j for j in pool if j["critique"] is not None and j["critique"]["verdict"] == "correct"]
     if approved:
         return approved[0]
+    # Revisions see the earlier answers, so they are not independent votes: agreement replaces the
+    # earliest attempt only when one answer holds a strict majority of the attempts.
     votes = Counter(normalized(j["answer"]) for j in pool)
-    top = max(votes.values())
-    return next(j for j in pool if votes[normalized(j["answer"])] == top)
+    answer, count = votes.most_common(1)[0]
+    if count * 2 > len(pool):
+        return next(j for j in pool if normalized(j["answer"]) == answer)
+    return pool[0]

@@ -51,8 +51,11 @@ def test_without_evidence_the_first_attempt_is_kept() -> None:
     assert indexes(judged(0, "Paris"), judged(1, "Lyon"), judged(2, "Nice")) == 0
 
 
-def test_agreement_across_attempts() -> None:
+def test_agreement_across_attempts_needs_a_strict_majority() -> None:
     assert indexes(judged(0, "Lyon"), judged(1, "Paris"), judged(2, "paris")) == 1
+    # two of five agreeing revisions do not overrule the first answer
+    history = [judged(0, "Paris"), judged(1, "Lyon"), judged(2, "Lyon"), judged(3, "Nice"), judged(4, "Rome")]
+    assert indexes(*history) == 0
 
 
 def test_rejected_attempts_and_echoes_lose() -> None:
