@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, HTTPException, Request
 from sqlalchemy import Engine
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
@@ -51,7 +52,7 @@ async def job_events(
     engine: EngineDep,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    after = _last_event_id(last_event_id)
     # Subscribe before the first read: an event committed in between then still wakes us (a
     # subscription made after the read would miss it and sleep until the poll timeout).
     waiter = _Waiter(request.app.state.event_hub, job_id)
@@ -92,6 +93,19 @@ async def job_events(
             await waiter.close()
 
     return EventSourceResponse(stream(), ping=15)
+
+
+_EVENT_ID = re.compile(r"[0-9]{1,18}")  # ids are bigint rows; str.isdigit() would also pass "²"
+
+
+def _last_event_id(value: str | None) -> int:
+    """The id a reconnecting client last saw (0: from the start). Anything this stream cannot have
+    sent is a 422 before the stream starts."""
+    if not value:
+        return 0
+    if _EVENT_ID.fullmatch(value) is None:
+        raise HTTPException(422, "Last-Event-ID must be an event id this stream sent (decimal digits)")
+    return int(value)
 
 
 def _int(value: Any) -> int:
