@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import inspect
 
+from introspect.cli.preflight import require_database
 from introspect.config import Settings, get_settings
 from introspect.db.migrate import upgrade_all
 from introspect.runner import JobValidationError, RunnerDeps, default_model_provider, make_checkpointer
@@ -28,6 +29,7 @@ from introspect.store.engine import make_engine, make_session_factory
 
 def ensure_database(url: str) -> None:
     """Migrate a fresh database (no Alembic version table yet); leave an existing one alone."""
+    require_database(url, need_tables=False)
     engine = make_engine(url)
     try:
         fresh = not inspect(engine).has_table("alembic_version")

@@ -7,6 +7,7 @@ import logging
 
 import typer
 
+from introspect.cli.preflight import require_database
 from introspect.config import get_settings
 
 
@@ -22,6 +23,8 @@ def worker_command(
 ) -> None:
     """Claim and run jobs; SIGTERM hands running jobs back at the next node boundary."""
     settings = get_settings()
+    # Before any process starts: without tables every claim would fail, and log it, every poll.
+    require_database(settings.resolved_database_url)
     _configure_logging(settings.log_level)
     from introspect.worker.processes import run_worker_processes
 
