@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     )
     model_device: str = "auto"
     model_dtype: str = "auto"
+    # The local model decodes the concurrent calls of a worker process's jobs together
+    # (introspect.models.batching); false serialises them behind a lock. max_batch_size counts
+    # rows (Best-of-N's n candidates are n rows); max_wait_ms is how long an idle model lets a first
+    # call wait for others. Defaults from bench/local_batching.py (see README, "Sizing concurrency").
+    local_batching: bool = True
+    local_max_batch_size: int = Field(default=8, ge=1, le=256)
+    local_max_wait_ms: float = Field(default=0.0, ge=0, le=1000)
     remote_models: dict[str, RemoteModelSpec] = Field(
         default_factory=dict, description="Named OpenAI-compatible endpoints, JSON in the environment."
     )

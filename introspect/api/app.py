@@ -18,7 +18,7 @@ from introspect.api.deps import _caller
 from introspect.api.errors import install_error_handlers
 from introspect.api.event_hub import JobEventHub
 from introspect.api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from introspect.api.routes import corpora, events, health, jobs, trajectories
+from introspect.api.routes import batches, corpora, events, health, jobs, trajectories
 from introspect.config import Settings, get_settings
 from introspect.store.engine import make_engine, make_session_factory
 from introspect.worker.dispatch import ArqDispatcher, InProcessDispatcher, JobDispatcher
@@ -93,11 +93,13 @@ def create_app(
     v1 = APIRouter(prefix=API_PREFIX)
     v1.include_router(health.router)
     v1.include_router(jobs.router)
+    v1.include_router(batches.router)
     v1.include_router(events.router)
     v1.include_router(trajectories.router)
     v1.include_router(corpora.router)
     _include_exports(v1)
     app.include_router(v1)
+    _include_faces(app)
     app.include_router(admin_router)
     app.mount("/admin/static", admin_static_files(), name="admin-static")
     app.add_middleware(AdminSecurityMiddleware)
@@ -108,3 +110,13 @@ def _include_exports(v1: APIRouter) -> None:
     from introspect.export.api import router as exports_router
 
     v1.include_router(exports_router, dependencies=[Depends(_caller)])
+
+
+def _include_faces(app: FastAPI) -> None:
+    """The faces other ecosystems already speak, each its own package on the job services: the
+    LangGraph Agent Protocol at the root (where langgraph-sdk looks) and OpenAI's API under /v1."""
+    from introspect.agent_protocol import router as agent_protocol_router
+    from introspect.openai_face import router as openai_router
+
+    app.include_router(agent_protocol_router)
+    app.include_router(openai_router, prefix=API_PREFIX)

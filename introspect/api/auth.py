@@ -78,23 +78,38 @@ class Authenticator:
     def auth_required(self) -> bool:
         return bool(self._bootstrap) or self._db_has_keys()
 
-    def authenticate(self, authorization: str | None, client_host: str | None) -> Caller:
-        token = _bearer(authorization)
-        if token is None:
-            return self._anonymous(self.auth_required(), client_host)
+    def authenticate(
+        self, authorization: str | None, client_host: str | None, api_key: str | None = None
+    ) -> Caller:
+        """``api_key``: the ``x-api-key`` header (langgraph-sdk's spelling), used when there is no
+        bearer token."""
+        token = presented_key(authorization, api_key)
+        required = self.auth_required()
+        if token is None or self._placeholder(required):
+            return self._anonymous(required, client_host)
         return self.check_key(token)
 
-    def authenticate_from_memory(self, authorization: str | None, client_host: str | None) -> Caller | None:
-        """``authenticate`` when it needs no database read: no bearer key and the key table's state
-        cached (or bootstrap keys configured). None: call ``authenticate`` (off the event loop)."""
-        if _bearer(authorization) is not None:
-            return None
+    def authenticate_from_memory(
+        self, authorization: str | None, client_host: str | None, api_key: str | None = None
+    ) -> Caller | None:
+        """``authenticate`` when it needs no database read: the key table's state cached (or
+        bootstrap keys configured) and no key to check. None: call ``authenticate`` (off the loop)."""
         required = True if self._bootstrap else self._cached_keys_present()
-        return None if required is None else self._anonymous(required, client_host)
+        if required is None:
+            return None
+        if presented_key(authorization, api_key) is None or self._placeholder(required):
+            return self._anonymous(required, client_host)
+        return None
+
+    def _placeholder(self, auth_required: bool) -> bool:
+        """Keyless loopback mode: OpenAI's client always sends a key (``api_key="none"``) and
+        langgraph-sdk sends whatever LANGGRAPH_API_KEY holds, so with no key configured anywhere a
+        presented key is served like no key instead of refused as unknown."""
+        return not auth_required and is_loopback(self._bound_host)
 
     def _anonymous(self, auth_required: bool, client_host: str | None) -> Caller:
         if auth_required:
-            raise AuthError("missing bearer API key (Authorization: Bearer <key>)")
+            raise AuthError("missing API key (Authorization: Bearer <key>, or x-api-key: <key>)")
         if not is_loopback(self._bound_host):
             raise AuthError("no API key configured: unauthenticated access is allowed on loopback only")
         return Caller(key_id=None, rate_key=f"anon:{client_host or '-'}", anonymous=True)
@@ -109,6 +124,14 @@ class Authenticator:
             if record is None:
                 raise AuthError("invalid API key")
             return Caller(key_id=record.id, rate_key=f"key:{record.id}")
+
+
+def presented_key(authorization: str | None, api_key: str | None) -> str | None:
+    """The key a request presents: the bearer token, else the ``x-api-key`` header."""
+    token = _bearer(authorization)
+    if token is None and api_key is not None and api_key.strip():
+        token = api_key.strip()
+    return token
 
 
 def _bearer(authorization: str | None) -> str | None:

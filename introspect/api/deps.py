@@ -33,15 +33,19 @@ async def _dispatcher(request: Request) -> JobDispatcher:
     return request.app.state.dispatcher
 
 
-async def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def _caller(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Caller:
     authenticator: Authenticator = request.app.state.authenticator
     host = request.client.host if request.client else None
     try:
         # Without a bearer key (and with the key table's state cached) no database is involved:
         # no thread-pool hand-off either.
-        caller = authenticator.authenticate_from_memory(authorization, host)
+        caller = authenticator.authenticate_from_memory(authorization, host, x_api_key)
         if caller is None:
-            caller = await run_in_threadpool(authenticator.authenticate, authorization, host)
+            caller = await run_in_threadpool(authenticator.authenticate, authorization, host, x_api_key)
     except AuthError as exc:
         raise HTTPException(401, exc.message, headers={"WWW-Authenticate": "Bearer"}) from exc
     limiter: RateLimiter = request.app.state.rate_limiter

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, OperationalError
 
 from introspect.api.cursor import InvalidCursorError
 from introspect.api.services.jobs import ConflictError, NotFoundError
+from introspect.batches import BatchConflictError, BatchNotFoundError
 from introspect.runner.errors import JobValidationError
 from introspect.store.repositories.jobs import IdempotencyConflictError
 
@@ -69,6 +70,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidCursorError, _unprocessable)
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(ConflictError, _conflict)
+    app.add_exception_handler(BatchNotFoundError, _not_found)
+    app.add_exception_handler(BatchConflictError, _conflict)
 
 
 def _brief(errors: Sequence[Any]) -> list[dict[str, Any]]:

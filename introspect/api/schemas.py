@@ -169,3 +169,50 @@ class HealthStatus(BaseModel):
 
 class ErrorBody(BaseModel):
     detail: str | list[Any]
+
+
+class CreateBatchRequest(RequestBody):
+    """A dataset to run: one job per row. The same ``name`` continues the same batch."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "arith-v1",
+                    "graph": "self_critique",
+                    "config": {"max_turns": 3},
+                    "rows": [
+                        {"id": "1", "prompt": "What is 17 + 25?", "reference": "42"},
+                        {"question": "Tom has 3 apples and buys 4. How many?", "answer": "3 + 4 = 7\n#### 7"},
+                    ],
+                }
+            ]
+        },
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:@-]+$")
+    graph: str = Field(default="self_critique", min_length=1, max_length=100)
+    config: dict[str, Any] = Field(default_factory=dict)
+    columns: dict[str, str] = Field(default_factory=dict, max_length=20)
+    rows: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    retry_failed: bool = False
+
+
+BatchStatus = Literal["queued", "running", "finished", "cancelled"]
+
+
+class BatchResource(BaseModel):
+    id: uuid.UUID
+    name: str
+    status: BatchStatus
+    graph: str
+    config: dict[str, Any]
+    metadata: dict[str, Any]
+    source_sha256: str | None
+    row_count: int
+    counts: dict[str, int]
+    cancel_requested: bool
+    created_at: datetime
+    updated_at: datetime
+    jobs_created: int | None = Field(default=None, description="On create: jobs this request added.")

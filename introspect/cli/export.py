@@ -62,6 +62,7 @@ def export_command(
     token_stats: bool = typer.Option(False, help="Raw: include the per-token arrays."),
     graph: str | None = typer.Option(None, help="Only trajectories of this graph."),
     model: str | None = typer.Option(None, help="Only trajectories that used this model."),
+    batch: str | None = typer.Option(None, help="Only trajectories of this batch (name or id)."),
     since: str | None = typer.Option(None, help="Created at or after (ISO 8601, naive = UTC)."),
     until: str | None = typer.Option(None, help="Created before (ISO 8601, naive = UTC)."),
     success: bool | None = typer.Option(None, "--success/--failed", help="Only (un)successful ones."),
@@ -79,6 +80,7 @@ def export_command(
         filters = ExportFilters(
             graph=graph,
             model=model,
+            batch=batch,
             since=_timestamp("--since", since),
             until=_timestamp("--until", until),
             success=success,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import inspect
 
+from introspect.cli.dataset_run import run_dataset
 from introspect.cli.preflight import require_database
 from introspect.config import Settings, get_settings
 from introspect.db.migrate import upgrade_all
@@ -103,7 +105,7 @@ def _ask_human(console: Console, outcome: JobOutcome) -> dict[str, Any]:
 
 
 def run_command(
-    prompt: str = typer.Argument(..., help="The task, as the user would write it."),
+    prompt: str | None = typer.Argument(None, help="The task, as the user would write it."),
     reference: str | None = typer.Option(None, "--reference", "-r", help="The expected answer."),
     verifier: str | None = typer.Option(
         None, "--verifier", help="A verifier name (numeric, exact, regex, ...) or a JSON spec object."
@@ -113,20 +115,50 @@ def run_command(
     corpus: str | None = typer.Option(None, "--corpus", help="A stored corpus to retrieve from."),
     config: str | None = typer.Option(None, "--config", help="More job config as a JSON object."),
     as_json: bool = typer.Option(False, "--json", help="Print the trajectory as JSON instead of a table."),
+    dataset: Path | None = typer.Option(
+        None, "--dataset", help="A JSONL file: one job per row (prompt or messages, reference, ...)."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Dataset: the batch's name; the same name continues the same batch."
+    ),
+    columns: str | None = typer.Option(
+        None, "--columns", help="Dataset: map columns, e.g. prompt=question,reference=answer."
+    ),
+    concurrency: int = typer.Option(1, "--concurrency", help="Dataset: jobs run at once."),
+    retry_failed: bool = typer.Option(
+        True, "--retry-failed/--no-retry-failed", help="Dataset: run failed or cancelled rows again."
+    ),
 ) -> None:
-    """Run one job in-process and show its turns: phase, answer, key statistics, gate decision."""
+    """Run one job in-process and show its turns: phase, answer, key statistics, gate decision.
+    With --dataset, run one job per row of a JSONL file as a named, resumable batch."""
     console, errors = Console(), Console(stderr=True)  # built per call: they read COLUMNS then
     settings: Settings = get_settings()
     try:
         job_config: dict[str, Any] = json.loads(config) if config else {}
-        job_input = _input(prompt, reference, verifier, corpus)
+        if not isinstance(job_config, dict):
+            raise json.JSONDecodeError("--config must be a JSON object", config or "", 0)
+        job_input = _input(prompt or "", reference, verifier, corpus)
     except json.JSONDecodeError as exc:
         errors.print(f"[red]error:[/red] invalid JSON: {exc}")
         raise typer.Exit(code=2) from exc
     if max_turns is not None:
         job_config["max_turns"] = max_turns
+    if (prompt is None) == (dataset is None):
+        errors.print("[red]error:[/red] give a PROMPT or --dataset FILE (one of them)")
+        raise typer.Exit(code=2)
     url = settings.resolved_database_url
     ensure_database(url)
+    if dataset is not None:
+        if reference is not None or verifier is not None or corpus is not None:
+            errors.print(
+                "[red]error:[/red] with --dataset, reference, verifier and corpus come from each row"
+            )
+            raise typer.Exit(code=2)
+        run_dataset(
+            settings, dataset, name=name, graph=graph, config=job_config, columns=columns,
+            concurrency=concurrency, retry_failed=retry_failed, as_json=as_json,
+        )  # fmt: skip
+        return
     engine = make_engine(url)
     try:
         with make_checkpointer(url) as checkpointer:

@@ -44,6 +44,7 @@ class ExportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     graph: str | None = Field(default=None, max_length=100)
+    batch: str | None = Field(default=None, max_length=200)
     model: str | None = Field(default=None, max_length=200)
     since: UtcInput | None = Field(default=None, description="created_at >= since (ISO 8601; naive = UTC)")
     until: UtcInput | None = Field(default=None, description="created_at < until")
@@ -62,6 +63,7 @@ class ExportQuery(BaseModel):
     def filters(self) -> ExportFilters:
         return ExportFilters(
             graph=self.graph,
+            batch=self.batch,
             model=self.model,
             since=self.since,
             until=self.until,

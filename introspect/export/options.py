@@ -36,6 +36,7 @@ class ExportFilters:
 
     graph: str | None = None
     model: str | None = None
+    batch: str | None = None  # a batch's name or id (``run --dataset``, ``/v1/batches``)
     since: datetime | None = None  # created_at >= since
     until: datetime | None = None  # created_at < until
     success: bool | None = None  # after human labels are applied

@@ -36,6 +36,7 @@ from introspect.export.options import ExportFilters
 from introspect.export.prefetch import prefetched
 from introspect.export.records import TrajectoryRow
 from introspect.store.models import Reward, Trajectory, Turn
+from introspect.store.repositories.batches import trajectory_in_batch
 
 
 def filter_conditions(filters: ExportFilters, dialect: str) -> list[ColumnElement[bool]]:
@@ -49,6 +50,8 @@ def filter_conditions(filters: ExportFilters, dialect: str) -> list[ColumnElemen
         conds.append(Trajectory.finished_at.is_not(None))
     if filters.graph is not None:
         conds.append(Trajectory.graph == filters.graph)
+    if filters.batch is not None:
+        conds.append(trajectory_in_batch(filters.batch))
     if filters.since is not None:
         conds.append(Trajectory.created_at >= filters.since)
     if filters.until is not None:

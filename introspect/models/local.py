@@ -5,8 +5,10 @@
 T x V logits). ``score`` teacher-forces any response -- e.g. one written by a remote model -- in one
 forward pass and returns the same statistics ``generate`` would have recorded for those tokens.
 
-torch and transformers are imported inside methods, so importing this module stays cheap. Calls are
-serialised by a lock (one model, many worker threads); we never touch ``torch.set_num_threads``.
+torch and transformers are imported inside methods, so importing this module stays cheap. Calls
+from many worker threads share forward passes: a :class:`~introspect.models.batching.Batcher` decodes
+concurrent requests together, token by token (``batching=None`` serialises them behind a lock
+instead, through ``model.generate``). We never touch ``torch.set_num_threads``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from introspect.models.base import Generation, Message
+from introspect.models.batching import Batcher, BatchSettings
 from introspect.models.devices import resolve_device, resolve_dtype
+from introspect.models.sampling import Sampling
+from introspect.models.stops import StopStrings
 from introspect.uncertainty.token_stats import TokenStats
 
 if TYPE_CHECKING:
@@ -40,8 +45,11 @@ class LocalModel:
         *,
         name: str | None = None,
         top_alternatives: int = 5,
+        batching: BatchSettings | None = BatchSettings(),
     ) -> None:
         from transformers import GenerationConfig
+
+        from introspect.models.kv_batch import supports_batching
 
         if getattr(tokenizer, "chat_template", None) is None:
             raise ValueError("the tokenizer has no chat template")
@@ -60,7 +68,13 @@ class LocalModel:
         self.model.generation_config = GenerationConfig(
             eos_token_id=self.eos_token_ids, pad_token_id=self.pad_token_id
         )
+        # Without a batcher: serialises whole calls. With one: only the tokenizer's encoding.
         self._lock = threading.Lock()
+        self.batcher = (
+            Batcher(self.model, self._score_batch, top_k=top_alternatives, settings=batching)
+            if batching is not None and supports_batching(self.model)
+            else None
+        )
 
     @classmethod
     def from_pretrained(
@@ -71,6 +85,7 @@ class LocalModel:
         *,
         name: str | None = None,
         top_alternatives: int = 5,
+        batching: BatchSettings | None = BatchSettings(),
     ) -> LocalModel:
         """Load a local transformers directory (no hub downloads: ``local_files_only``)."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -81,7 +96,13 @@ class LocalModel:
             str(path), dtype=resolve_dtype(dtype, device), local_files_only=True
         )
         model = model.to(device)
-        return cls(model, tokenizer, name=name or Path(path).name, top_alternatives=top_alternatives)
+        return cls(
+            model,
+            tokenizer,
+            name=name or Path(path).name,
+            top_alternatives=top_alternatives,
+            batching=batching,
+        )
 
     @property
     def device(self) -> torch.device:
@@ -111,8 +132,9 @@ class LocalModel:
         """``n`` candidates sampled in one batched call; ``temperature == 0`` is greedy (computed
         once, returned ``n`` times). ``min_p`` (Nguyen et al. 2024) drops tokens less likely than
         ``min_p`` times the top token's probability before sampling. Statistics describe the raw
-        distribution, before temperature, top-k, top-p and min-p. Stop sequences are not supported
-        (the model stops at its end-of-turn token)."""
+        distribution, before temperature, top-k, top-p and min-p. ``seed`` seeds this call's own
+        generator. ``stop`` sequences end a candidate (its text ends before them) when batching;
+        the lock path refuses them."""
         import torch
         from transformers import GenerationConfig, LogitsProcessorList
 
@@ -120,6 +142,10 @@ class LocalModel:
 
         if n < 1:
             raise ValueError("n must be >= 1")
+        if self.batcher is not None:
+            return self._generate_batched(
+                messages, max_new_tokens, n, Sampling(temperature, top_p, top_k, min_p, seed), stop
+            )
         if stop:
             raise ValueError("LocalModel does not support stop sequences")
         sample = temperature > 0
@@ -152,6 +178,35 @@ class LocalModel:
             generations = [dataclasses.replace(generations[0]) for _ in range(n)]
         return generations
 
+    def _generate_batched(
+        self,
+        messages: Sequence[Message],
+        max_new_tokens: int,
+        n: int,
+        sampling: Sampling,
+        stop: Sequence[str] | None,
+    ) -> list[Generation]:
+        assert self.batcher is not None
+        with self._lock:
+            prompt = self.encode_prompt(messages)
+        rows = self.batcher.generate(
+            prompt,
+            copies=1 if sampling.greedy else n,
+            max_new_tokens=max_new_tokens,
+            sampling=sampling,
+            eos=self.eos_token_ids,
+            stop=StopStrings(self.tokenizer, stop) if stop else None,
+        )
+        generations = []
+        for row in rows:
+            generation = self._generation(row.stats, len(prompt))
+            if row.text_before_stop is not None:
+                generation = dataclasses.replace(generation, text=row.text_before_stop, finish_reason="stop")
+            generations.append(generation)
+        if sampling.greedy:
+            generations = [dataclasses.replace(generations[0]) for _ in range(n)]
+        return generations
+
     def score(self, messages: Sequence[Message], response: Response, *, add_eos: bool = False) -> TokenStats:
         """Teacher-forced statistics of ``response`` (text or token ids) after ``messages``."""
         return self.score_many(messages, [response], add_eos=add_eos)[0]
@@ -167,7 +222,14 @@ class LocalModel:
         """Statistics of many responses, ``batch_size`` per forward pass (right-padded, so causal
         attention leaves each row's numbers unchanged). ``messages`` is one conversation for all
         responses or one per response. Text responses are tokenised without special tokens;
-        ``add_eos`` appends the end-of-turn token so its probability is scored too."""
+        ``add_eos`` appends the end-of-turn token so its probability is scored too. When batching,
+        the batcher's ``max_batch_size`` replaces ``batch_size``."""
+        if self.batcher is not None:
+            with self._lock:
+                conversations = _per_response(messages, len(responses))
+                prompts = [self.encode_prompt(c) for c in conversations]
+                targets = [self._response_ids(r, add_eos) for r in responses]
+            return self.batcher.score(prompts, targets)
         with self._lock:
             conversations = _per_response(messages, len(responses))
             prompts = [self.encode_prompt(c) for c in conversations]

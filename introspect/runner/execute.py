@@ -8,6 +8,7 @@ resumes an ``interrupt()`` with ``Command(resume=...)``. Every write is fenced b
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from langgraph.types import Command
 from sqlalchemy.orm import Session
 
+from introspect.models.cancel import GenerationCancelled, cancel_scope
 from introspect.runner.assemble import build_context, initial_input
 from introspect.runner.deps import RunnerDeps
 from introspect.runner.errors import RunCancelled, RunHandedBack
@@ -203,14 +205,19 @@ def execute_job(
         run_input = _first_input(graph.get_state(config), spec, prepared.resume_value)
     output: Any = None
     if run_input is not None:
+        # A local model call in flight stops at its next token when the job is cancelled (the
+        # watch's cancel set, refreshed every cancel_poll_seconds), not only at the next node.
+        watch = deps.watch
+        scope = cancel_scope(lambda: watch.cancel_requested(job_id)) if watch else contextlib.nullcontext()
         try:
-            output = graph.invoke(
-                None if run_input is _CONTINUE else run_input,
-                config,
-                context=build_context(spec, deps, recorder),
-                durability="sync",
-            )
-        except RunCancelled:
+            with scope:
+                output = graph.invoke(
+                    None if run_input is _CONTINUE else run_input,
+                    config,
+                    context=build_context(spec, deps, recorder),
+                    durability="sync",
+                )
+        except (RunCancelled, GenerationCancelled):
             _finish(deps, lease, "cancelled", None, recorder.last_event_id)
             return JobOutcome(job_id, "cancelled", trajectory_id)
         except RunHandedBack:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import sys
 import threading
 from dataclasses import dataclass
@@ -67,11 +68,22 @@ def _compile(entry: GraphEntry, checkpointer: Any) -> Any:
         return cached[1]
 
 
-# Both graphs are chains: one node per step (best-of-n samples its candidates in one batched call).
-GRAPHS: dict[str, GraphEntry] = {
-    "self_critique": GraphEntry("graphs/self_critique.py", max_concurrency=1),
-    "best_of_n": GraphEntry("graphs/best_of_n.py", max_concurrency=1),
-}
+LANGGRAPH_JSON = ROOT / "langgraph.json"
+
+
+def _registry() -> dict[str, GraphEntry]:
+    """The graphs ``langgraph.json`` names (the one list: ``langgraph dev``, the runner and every
+    face's assistants or models read it). ``"./graphs/x.py:graph"`` runs as ``build()`` of that
+    module, compiled with the worker's checkpointer."""
+    declared = json.loads(LANGGRAPH_JSON.read_text(encoding="utf-8"))["graphs"]
+    # Both graphs are chains: one node per step (best-of-n samples its candidates in one batched call).
+    return {
+        name: GraphEntry(str(reference).partition(":")[0].removeprefix("./"), max_concurrency=1)
+        for name, reference in declared.items()
+    }
+
+
+GRAPHS: dict[str, GraphEntry] = _registry()
 
 
 def _ensure_graphs_package() -> None:

@@ -1,7 +1,7 @@
 """The default model provider: the local model (cached per process) and the configured remotes.
 
 ``"local"`` is the transformers model at ``settings.model_path`` -- the bundled demo model when that
-is unset -- loaded once per process and shared by every job (``LocalModel`` serialises its calls).
+is unset -- loaded once per process and shared by every job (``LocalModel`` batches their calls).
 Any name in ``settings.remote_models`` is an OpenAI-compatible endpoint. torch and transformers are
 imported only when the local model is first used, never by the API process.
 """
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from langchain_core.language_models import BaseChatModel
 
 from introspect.config import Settings
+from introspect.models.batching import BatchSettings
 
 if TYPE_CHECKING:
     from introspect.models.local import LocalModel
@@ -24,10 +25,16 @@ _LOAD_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=2)
-def _load_local(path: str, device: str, dtype: str) -> LocalModel:
+def _load_local(path: str, device: str, dtype: str, batching: BatchSettings | None) -> LocalModel:
     from introspect.models.local import LocalModel
 
-    return LocalModel.from_pretrained(path, device=device, dtype=dtype, name="local")
+    return LocalModel.from_pretrained(path, device=device, dtype=dtype, name="local", batching=batching)
+
+
+def batch_settings(settings: Settings) -> BatchSettings | None:
+    if not settings.local_batching:
+        return None
+    return BatchSettings(settings.local_max_batch_size, settings.local_max_wait_ms / 1000)
 
 
 def local_model_path(settings: Settings) -> Path:
@@ -45,7 +52,10 @@ class DefaultModelProvider:
     def local_model(self) -> LocalModel:
         with _LOAD_LOCK:  # two jobs starting at once must not load the weights twice
             return _load_local(
-                str(local_model_path(self.settings)), self.settings.model_device, self.settings.model_dtype
+                str(local_model_path(self.settings)),
+                self.settings.model_device,
+                self.settings.model_dtype,
+                batch_settings(self.settings),
             )
 
     def chat_model(self, name: str) -> BaseChatModel:

@@ -30,11 +30,12 @@ from introspect.job_limits import (
 )
 from introspect.runner.context import Escalation, RunOptions, Selection
 from introspect.runner.errors import JobValidationError
+from introspect.runner.graphs import GRAPHS
 from introspect.verifiers.base import VerifierConfigError
 from introspect.verifiers.numeric import parse_number
 from introspect.verifiers.registry import VerifierSpec, parse_verifier_spec
 
-GRAPH_NAMES = ("self_critique", "best_of_n")
+GRAPH_NAMES = tuple(GRAPHS)  # langgraph.json order
 CONFIG_KEYS = (
     "max_turns", "max_tokens", "token_budget", "gate", "generator_model", "critic", "critic_model",
     "escalation_model", "escalation", "n", "selection", "borda_p", "temperature", "seed",

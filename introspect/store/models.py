@@ -67,6 +67,10 @@ class Job(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    # A dataset row's job: its batch and the row's id in it, unique together, so a rerun of the same
+    # dataset finds the row's job instead of adding a second one.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
+    batch_row_id: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -79,6 +83,7 @@ class Job(Base):
     __table_args__ = (
         # One job per (caller, Idempotency-Key); NULL keys never collide.
         UniqueConstraint("api_key_scope", "idempotency_key", name="uq_jobs_idempotency"),
+        UniqueConstraint("batch_id", "batch_row_id", name="uq_jobs_batch_row"),
         Index("ix_jobs_created", "created_at", "id"),
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_graph_created", "graph", "created_at"),
@@ -88,6 +93,27 @@ class Job(Base):
     # Scope of the idempotency key: the key's owner, or "" for unauthenticated embedded use
     # (NULL would make every unauthenticated key unique, defeating the constraint).
     api_key_scope: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Batch(Base):
+    """A dataset run as one job per row; its name is its identity (``run --dataset`` reruns continue it)."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    graph: Mapped[str] = mapped_column(String(100))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    # sha256 of the dataset as read (the file's bytes for the CLI, the canonical rows for the API).
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_batches_created", "created_at", "id"),)
 
 
 class Trajectory(Base):
@@ -284,3 +310,28 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class AgentThread(Base):
+    """A LangGraph Agent Protocol thread: a conversation that holds runs, each of them a job."""
+
+    __tablename__ = "agent_threads"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_agent_threads_created", "created_at", "id"),)
+
+
+class AgentThreadRun(Base):
+    """A job run on a thread. Deleting the thread forgets the link, never the job or trajectory."""
+
+    __tablename__ = "agent_thread_runs"
+
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agent_threads.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_agent_thread_runs_thread", "thread_id", "created_at"),)

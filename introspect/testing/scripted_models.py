@@ -52,6 +52,8 @@ class Script:
     fail: bool = False
     log_path: str | None = None
     stats: dict[str, Any] = field(default_factory=lambda: dict(CONFIDENT_STATS))
+    # Per-token arrays (``TokenStats.to_compact()``) a logprob-returning remote model would give.
+    token_stats: dict[str, Any] | None = None
 
     @classmethod
     def from_env(cls) -> Script:
@@ -91,7 +93,11 @@ class ConversationScriptedModel(BaseChatModel):
             ChatGeneration(
                 message=AIMessage(
                     content=text,
-                    response_metadata={"stats": dict(self.script.stats), "model": self.model_name},
+                    response_metadata={
+                        "stats": dict(self.script.stats),
+                        "token_stats": self.script.token_stats,
+                        "model": self.model_name,
+                    },
                     usage_metadata=usage,
                 )
             )

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from introspect.api.routes.events import _following
+from introspect.api.event_follow import _following
 from introspect.config import Settings
 from introspect.runner.recorder import event_payload
 from introspect.store.engine import make_engine, make_session_factory, transaction

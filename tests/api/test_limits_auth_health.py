@@ -139,10 +139,17 @@ def test_an_anonymous_request_is_authenticated_without_the_database_once_its_sta
     assert authenticator.authenticate(None, "127.0.0.1").anonymous
     cached = authenticator.authenticate_from_memory(None, "127.0.0.1")
     assert cached is not None and cached.anonymous and cached.rate_key == "anon:127.0.0.1"
-    assert authenticator.authenticate_from_memory("Bearer some-key", "127.0.0.1") is None  # a key: read
+    # Keyless loopback mode: the placeholder key clients always send is served like no key.
+    placeholder = authenticator.authenticate_from_memory("Bearer none", "127.0.0.1")
+    assert placeholder is not None and placeholder.anonymous
+    assert authenticator.authenticate(None, "127.0.0.1", api_key="none").anonymous
     with_bootstrap = Authenticator(Settings(database_url=pg_url, api_keys=["k"]), factory, "127.0.0.1")
     with pytest.raises(AuthError):
         with_bootstrap.authenticate_from_memory(None, "127.0.0.1")
+    assert with_bootstrap.authenticate_from_memory("Bearer some-key", "127.0.0.1") is None  # a key: check it
+    assert not with_bootstrap.authenticate(None, "127.0.0.1", api_key="k").anonymous  # x-api-key
+    with pytest.raises(AuthError):
+        with_bootstrap.authenticate("Bearer none", "127.0.0.1")
 
 
 def test_the_memory_rate_limiter_counts_per_key() -> None:

@@ -23,6 +23,8 @@ EXPECTED_TABLES = {
     "corpora",
     "documents",
     "api_keys",
+    "agent_threads",
+    "agent_thread_runs",
 }
 
 

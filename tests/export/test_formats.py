@@ -106,7 +106,8 @@ def _check_layout(fmt: str, row: dict[str, Any]) -> None:
     elif fmt == "kto":
         assert set(row) == {"prompt", "completion", "label"} and isinstance(row["label"], bool)
     elif fmt == "rl":
-        assert set(row) == {"prompt", "answer"} and isinstance(row["answer"], str)
+        assert set(row) == {"prompt", "solution", "answer"} and isinstance(row["answer"], str)
+        assert row["solution"] == row["answer"]  # TRL's accuracy_reward reads `solution`
     elif fmt == "raw":
         assert set(row) == RAW_TRAJECTORY_KEYS
         assert row["resolved"].keys() == {"success", "outcome_reward"}

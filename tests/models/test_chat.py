@@ -81,10 +81,16 @@ def test_stop_sequences_go_to_the_server() -> None:
     assert server.requests[0]["stop"] == ["\n"]
 
 
-def test_local_model_refuses_stop_sequences(local_model: LocalModel) -> None:
-    chat = LocalChatModel(local_model=local_model, max_new_tokens=4)
-    with pytest.raises(ValueError, match="stop sequences"):
-        chat.invoke(MESSAGES, stop=["\n"])
+def test_local_model_honours_stop_sequences_when_batching(local_model: LocalModel) -> None:
+    probe = LocalChatModel(local_model=local_model, max_new_tokens=12).invoke(MESSAGES)
+    stop = probe.text[3:5]
+    assert stop
+    cut = LocalChatModel(local_model=local_model, max_new_tokens=12).invoke(MESSAGES, stop=[stop])
+    assert cut.text == probe.text[: probe.text.index(stop)]
+    assert cut.response_metadata["finish_reason"] == "stop"
+    locked = LocalModel(local_model.model, local_model.tokenizer, batching=None)
+    with pytest.raises(ValueError, match="stop sequences"):  # the lock path (generate) has none
+        LocalChatModel(local_model=locked, max_new_tokens=4).invoke(MESSAGES, stop=["\n"])
 
 
 def test_local_chat_model_accepts_model_alias(local_model: LocalModel) -> None:

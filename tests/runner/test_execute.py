@@ -173,3 +173,30 @@ def test_execute_job_reports_unknown_jobs(harness: Harness) -> None:
         session.delete(session.get(Job, job_id))
     with pytest.raises(StaleLeaseError):
         execute_job(job_id, lease, harness.deps(FakeProvider({"local": local})))
+
+
+def test_cancel_reaches_a_model_call_in_flight(harness: Harness) -> None:
+    """The job's cancel check travels into the graph's model calls (introspect.models.cancel); a
+    call that stops on it ends the job cancelled, not failed."""
+    from introspect.models.cancel import GenerationCancelled, current_cancel_check
+
+    job_id = harness.create("self_critique", TASK)
+    seen: list[bool] = []
+
+    class Watch:
+        def cancel_requested(self, asked: uuid.UUID) -> bool:
+            return asked == job_id  # the node boundary does not look: the lease is not "certain"
+
+        def lease_certain(self, lease: Any) -> bool:
+            return False
+
+    class StoppedMidAnswer(ScriptedChatModel):
+        def _generate(self, *args: Any, **kwargs: Any) -> Any:
+            check = current_cancel_check()
+            seen.append(check is not None and check())
+            raise GenerationCancelled("cancelled mid-answer")
+
+    deps = harness.deps(FakeProvider({"local": StoppedMidAnswer(script=[WRONG])}), watch=Watch())
+    outcome = harness.execute(job_id, deps)
+    assert seen == [True]
+    assert outcome.status == "cancelled" and harness.job(job_id).status == "cancelled"

@@ -1,44 +1,25 @@
 """/v1/jobs/{id}/events: Server-Sent Events replayed from the durable event log.
 
 Every event has the job_events row id as its SSE id, so a client reconnecting with ``Last-Event-ID``
-gets exactly what it missed. Redis pub/sub (when configured) shortens the wait for new rows, and a
-published event that names the stream's last event as its predecessor goes out as published,
-without a read of the log (see ``_following``).
+gets exactly what it missed (the log following itself is ``introspect.api.event_follow``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Request
-from sqlalchemy import Engine
 from sse_starlette.sse import EventSourceResponse
-from starlette.concurrency import run_in_threadpool
 
 from introspect.api.deps import CallerDep, EngineDep
-from introspect.api.event_hub import JobEventHub, Subscription
+from introspect.api.event_follow import open_follow
 from introspect.api.services.jobs import NotFoundError
-from introspect.store.engine import autocommit
-from introspect.store.models import TERMINAL_STATUSES
-from introspect.store.repositories import events
 
 router = APIRouter(tags=["jobs"])
-
-POLL_SECONDS = 0.25
-READ_LIMIT = 500  # events per read of the log
-
-
-def _read(engine: Engine, job_id: uuid.UUID, after: int) -> tuple[str | None, list[dict[str, Any]]]:
-    # Autocommit: one round trip per read instead of BEGIN, SELECT, COMMIT -- a stream reads after
-    # every wake-up, so for a fast job this was most of the API's CPU.
-    with autocommit(engine) as conn:
-        status, rows = events.status_and_events_after(conn, job_id, after, READ_LIMIT)
-    return status, [{"id": e.id, "event": e.type, "data": e.data} for e in rows]
 
 
 @router.get(
@@ -53,44 +34,13 @@ async def job_events(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     after = _last_event_id(last_event_id)
-    # Subscribe before the first read: an event committed in between then still wakes us (a
-    # subscription made after the read would miss it and sleep until the poll timeout).
-    waiter = _Waiter(request.app.state.event_hub, job_id)
-    await waiter.subscribe()
-    status, first = await run_in_threadpool(_read, engine, job_id, after)
-    if status is None:
-        await waiter.close()
+    follow = await open_follow(request, engine, job_id, after)
+    if follow is None:
         raise NotFoundError(f"job {job_id} not found")
 
     async def stream() -> AsyncIterator[dict[str, str]]:
-        nonlocal after
-        batch: list[dict[str, Any]] = first
-        current: str | None = status
-        try:
-            while True:
-                for event in batch:
-                    after = event["id"]
-                    yield {"id": str(event["id"]), "event": event["event"], "data": json.dumps(event["data"])}
-                caught_up = len(batch) < READ_LIMIT  # else the read was cut short: read on at once
-                if current in TERMINAL_STATUSES and caught_up:
-                    return  # the read (one snapshot) or event that said so came with everything before it
-                if await request.is_disconnected():
-                    return
-                if caught_up:
-                    published = await waiter.wait()
-                    if published is not None and _int(published.get("id")) <= after:
-                        batch = []  # delivered already by the read that followed our subscription
-                        continue
-                    following = None if published is None else _following(published, after)
-                    if following is not None:
-                        batch = [following]
-                        current = _status_in(following) or current
-                        continue
-                current, batch = await run_in_threadpool(_read, engine, job_id, after)
-                if current is None:
-                    return
-        finally:
-            await waiter.close()
+        async for event in follow.events():
+            yield {"id": str(event["id"]), "event": event["event"], "data": json.dumps(event["data"])}
 
     return EventSourceResponse(stream(), ping=15)
 
@@ -106,52 +56,3 @@ def _last_event_id(value: str | None) -> int:
     if _EVENT_ID.fullmatch(value) is None:
         raise HTTPException(422, "Last-Event-ID must be an event id this stream sent (decimal digits)")
     return int(value)
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else -1
-
-
-def _following(published: dict[str, Any], after: int) -> dict[str, Any] | None:
-    """The published event as a stream event, if it may go out without reading the log: only when
-    it names the event this stream delivered last as its predecessor (``prev``, set by the run that
-    wrote both), so that no event of the job can lie between them. Anything else -- a run's first
-    event, a missed message, another writer -- sends the stream back to the log (None)."""
-    data = published.get("data")
-    if published.get("prev") != after or _int(published.get("id")) <= after or not isinstance(data, dict):
-        return None
-    return {"id": published["id"], "event": str(published.get("type")), "data": data}
-
-
-def _status_in(event: dict[str, Any]) -> str | None:
-    return str(event["data"].get("status")) if event["event"] == "status" else None
-
-
-class _Waiter:
-    """Sleeps until a pub/sub wake-up or the poll interval, whichever comes first; returns the
-    published event (None after a timeout, or without Redis)."""
-
-    def __init__(self, hub: JobEventHub | None, job_id: uuid.UUID) -> None:
-        self._hub = hub
-        self._job_id = job_id
-        self._subscription: Subscription | None = None
-
-    async def subscribe(self) -> bool:
-        if self._hub is None:
-            return False
-        if self._subscription is None or self._subscription.broken:
-            self._subscription = await self._hub.subscribe(self._job_id)
-        return self._subscription is not None
-
-    async def wait(self) -> dict[str, Any] | None:
-        # A subscription made here (Redis came back) may have missed a wake-up: the caller re-reads
-        # the log after every None.
-        if not await self.subscribe():
-            await asyncio.sleep(POLL_SECONDS)
-            return None
-        assert self._subscription is not None
-        return await self._subscription.get(timeout=1.0)
-
-    async def close(self) -> None:
-        if self._subscription is not None:
-            await self._subscription.close()

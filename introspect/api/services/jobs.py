@@ -90,6 +90,7 @@ def list_jobs(
     graph: str | None,
     created_after: datetime | None,
     created_before: datetime | None,
+    batch_id: uuid.UUID | None = None,
 ) -> Page[JobResource]:
     after = decode_cursor(cursor) if cursor else None
     with transaction(factory) as session:
@@ -101,6 +102,7 @@ def list_jobs(
             graph=graph,
             created_after=created_after,
             created_before=created_before,
+            batch_id=batch_id,
         )
         page, more = rows[:limit], len(rows) > limit
         data = _resources(session, page)

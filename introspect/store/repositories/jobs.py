@@ -112,9 +112,12 @@ def list_jobs(
     graph: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
+    batch_id: uuid.UUID | None = None,
 ) -> Sequence[Job]:
     """Newest first; ``after`` is the (created_at, id) of the last row of the previous page."""
     stmt = select(Job)
+    if batch_id is not None:
+        stmt = stmt.where(Job.batch_id == batch_id)
     if status:
         stmt = stmt.where(Job.status == status)
     if graph:
