@@ -335,3 +335,14 @@ class AgentThreadRun(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_agent_thread_runs_thread", "thread_id", "created_at"),)
+
+
+class AdminSessionRevocation(Base):
+    """An admin session ended by logout before its expiry (the cookie itself cannot be recalled)."""
+
+    __tablename__ = "admin_session_revocations"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_admin_session_revocations_expires", "expires_at"),)
