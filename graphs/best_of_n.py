@@ -13,8 +13,8 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from graphs.calls import invoke_chat_n, teacher_forced
-from graphs.state import Attempt, BestOfNState, JudgedAttempt, Message
+from graphs.calls import invoke_chat_n, needs_local_scoring, scored_stats
+from graphs.state import Attempt, BestOfNState, JobInput, JudgedAttempt, Message, intake
 from graphs.steps import (
     answer_of,
     attempt_turn,
@@ -74,13 +74,17 @@ def generate(state: State, ctx: GraphContext) -> dict[str, Any]:
 
 def score(state: State, ctx: GraphContext) -> dict[str, Any]:
     scorer = ctx.models.scorer()
-    if scorer is None or all(c["stats"] is not None for c in state["candidates"]):
+    if scorer is None or not any(needs_local_scoring(c["stats"]) for c in state["candidates"]):
         return {}
     scored: list[Attempt] = []
     for c in state["candidates"]:
-        if c["stats"] is None and c["output"]:
-            summary, compact = teacher_forced(scorer, c["messages"], c["output"])
-            c = {**c, "stats": {**summary, "source": "teacher_forced"}, "token_stats": compact}
+        if needs_local_scoring(c["stats"]) and c["output"]:
+            # Candidates are then ranked by the scorer's exact self-certainty, not by a remote
+            # server's top-k approximation (which has none).
+            stats, compact = scored_stats(
+                scorer, c["messages"], c["output"], c["stats"], c.get("finish_reason")
+            )
+            c = {**c, "stats": stats, "token_stats": compact}
         scored.append(c)
     return {"candidates": scored}
 
@@ -138,12 +142,14 @@ def finish(state: State, ctx: GraphContext) -> dict[str, Any]:
     return finish_update(ctx, history, final, state.get("stop_reason", "selected"), totals, turns)
 
 
-def build() -> StateGraph[BestOfNState, None, BestOfNState, BestOfNState]:
-    builder = StateGraph(BestOfNState)
+def build() -> StateGraph[BestOfNState, None, JobInput, BestOfNState]:
+    builder = StateGraph(BestOfNState, input_schema=JobInput)
     names = ("generate", "score", "verify", "select", "finish")
     for name, fn in zip(names, (generate, score, verify, select, finish), strict=True):
         builder.add_node(name, guarded(fn))
-    builder.add_edge(START, names[0])
+    builder.add_node("intake", intake, input_schema=JobInput)
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", names[0])
     for a, b in itertools.pairwise(names):
         builder.add_edge(a, b)
     builder.add_edge(names[-1], END)

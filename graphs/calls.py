@@ -27,6 +27,7 @@ class Reply:
     latency_ms: float
     prompt_tokens: int | None
     completion_tokens: int | None
+    finish_reason: str | None = None  # "length": cut at the token limit
 
 
 def reply_from_message(message: BaseMessage, latency_ms: float) -> Reply:
@@ -43,6 +44,7 @@ def reply_from_message(message: BaseMessage, latency_ms: float) -> Reply:
         latency_ms=latency_ms,
         prompt_tokens=usage.get("input_tokens") if usage else None,
         completion_tokens=completion,
+        finish_reason=meta.get("finish_reason") if isinstance(meta.get("finish_reason"), str) else None,
     )
 
 
@@ -88,11 +90,36 @@ def invoke_chat_n(
     return replies[:n]
 
 
+def needs_local_scoring(stats: dict[str, Any] | None) -> bool:
+    """An answer the local scorer must read: no statistics, or a remote server's approximate ones
+    (top-k log-probs bracket the entropy and have no self-certainty; the gate needs exact ones)."""
+    return stats is None or stats.get("exact") is False
+
+
 def teacher_forced(
-    scorer: Scorer, messages: list[Message], text: str
+    scorer: Scorer, messages: list[Message], text: str, *, finish_reason: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(summary, compact per-token arrays) of ``text`` read by the local model after ``messages``.
 
-    The end-of-turn token is scored too, as generation would have produced it."""
-    stats = scorer.score(messages, text, add_eos=True)
+    The end-of-turn token is scored too, as generation would have produced it -- unless the answer
+    was cut at the length limit (``finish_reason == "length"``): no end-of-turn token was generated
+    then, and scoring one would add a large, unrelated surprise to the answer's statistics."""
+    stats = scorer.score(messages, text, add_eos=finish_reason != "length")
     return stats.summary(), stats.to_compact()
+
+
+def scored_stats(
+    scorer: Scorer, messages: list[Message], text: str, own: dict[str, Any] | None, finish_reason: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The local scorer's exact statistics of an answer, with the generator's approximate ones (if
+    any) kept beside them under ``remote``; ``scorer`` names the model whose logits they are."""
+    summary, compact = teacher_forced(scorer, messages, text, finish_reason=finish_reason)
+    stats: dict[str, Any] = {**summary, "source": "teacher_forced"}
+    name, weights = getattr(scorer, "name", None), getattr(scorer, "weights_hash", None)
+    if isinstance(name, str):
+        stats["scorer"] = name
+    if isinstance(weights, str) and weights:
+        stats["scorer_weights_hash"] = weights
+    if own is not None:
+        stats["remote"] = own
+    return stats, compact

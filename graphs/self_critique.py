@@ -16,8 +16,17 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
-from graphs.calls import invoke_chat, teacher_forced
-from graphs.state import Attempt, CritiqueState, JudgedAttempt, Message, SelfCritiqueState, conversation_after
+from graphs.calls import invoke_chat, needs_local_scoring, scored_stats
+from graphs.state import (
+    Attempt,
+    CritiqueState,
+    JobInput,
+    JudgedAttempt,
+    Message,
+    SelfCritiqueState,
+    conversation_after,
+    intake,
+)
 from graphs.steps import (
     answer_of,
     attempt_turn,
@@ -71,13 +80,15 @@ def generate(state: State, ctx: GraphContext) -> dict[str, Any]:
 def score(state: State, ctx: GraphContext) -> dict[str, Any]:
     attempt = state["current"]
     assert attempt is not None
-    if attempt["stats"] is not None or attempt["phase"] == "human" or not attempt["output"]:
+    if not needs_local_scoring(attempt["stats"]) or attempt["phase"] == "human" or not attempt["output"]:
         return {}
     scorer = ctx.models.scorer()
     if scorer is None:
         return {}
-    summary, compact = teacher_forced(scorer, attempt["messages"], attempt["output"])
-    return {"current": {**attempt, "stats": {**summary, "source": "teacher_forced"}, "token_stats": compact}}
+    stats, compact = scored_stats(
+        scorer, attempt["messages"], attempt["output"], attempt["stats"], attempt.get("finish_reason")
+    )
+    return {"current": {**attempt, "stats": stats, "token_stats": compact}}
 
 
 def verify(state: State, ctx: GraphContext) -> dict[str, Any]:
@@ -132,6 +143,7 @@ def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
         verified is None and verdict is not None and verdict["verdict"] == "incorrect"
     )
     failures = state.get("failures", 0) + int(rejected)
+    predicted = None if ctx.predictor is None else ctx.predictor.predict(attempt["stats"])
     features = GateFeatures(
         attempt=attempt["attempt"],
         turn_index=attempt["index"],
@@ -139,6 +151,7 @@ def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
         stats=attempt["stats"],
         verified=verified,
         critique_verdict=None if verdict is None else verdict["verdict"],
+        predicted_correct=predicted,
         failed_attempts=failures,
         tokens_used=state.get("tokens_used", 0),
         retrievals=state.get("retrievals", 0),
@@ -147,6 +160,8 @@ def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
         escalation_available=ctx.options.escalation != "none",
     )
     decision = decide(features, ctx.policy).to_dict()
+    if ctx.gate_profile is not None:
+        decision["profile"] = ctx.gate_profile  # which calibrated profile set these thresholds
     judged = JudgedAttempt(
         attempt=attempt,
         answer=answer_of(ctx, attempt["output"], verification),
@@ -274,12 +289,14 @@ def finish(state: State, ctx: GraphContext) -> dict[str, Any]:
     return finish_update(ctx, history, final, reason, totals, state.get("next_index", len(history)))
 
 
-def build() -> StateGraph[SelfCritiqueState, None, SelfCritiqueState, SelfCritiqueState]:
-    builder = StateGraph(SelfCritiqueState)
+def build() -> StateGraph[SelfCritiqueState, None, JobInput, SelfCritiqueState]:
+    builder = StateGraph(SelfCritiqueState, input_schema=JobInput)
     nodes = (generate, score, verify, critique, gate, retrieve, revise, escalate, finish)
     for fn in nodes:
         builder.add_node(fn.__name__, guarded(fn))
-    builder.add_edge(START, "generate")
+    builder.add_node("intake", intake, input_schema=JobInput)
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", "generate")
     for a, b in (("generate", "score"), ("score", "verify"), ("verify", "critique"), ("critique", "gate")):
         builder.add_edge(a, b)
     builder.add_conditional_edges("gate", route_after_gate, ["finish", "revise", "retrieve", "escalate"])

@@ -17,11 +17,41 @@ Message = dict[str, str]
 
 
 class Task(TypedDict):
-    """``messages`` is the caller's conversation; None means "render the generate template"."""
+    """``messages`` is the caller's conversation; None means "render the generate template".
+    ``verifier`` is read only by a run without the runner (``langgraph dev``): the runner builds the
+    verifier from the job."""
 
     prompt: str
     messages: list[Message] | None
     reference: str | None
+    verifier: NotRequired[str | dict[str, Any] | None]
+
+
+class JobInput(TypedDict, total=False):
+    """What either graph takes: the REST job input (``POST /v1/jobs``'s ``input``), the same from a
+    plain LangGraph invocation (``langgraph dev``, ``graph.invoke``) as from the runner."""
+
+    prompt: str
+    messages: list[Message]
+    reference: str | None
+    verifier: str | dict[str, Any] | None
+    corpus: str | None
+
+
+def task_from_input(job_input: JobInput) -> Task:
+    """The task a run works on: with ``messages`` the prompt is the last user message."""
+    messages = job_input.get("messages") or None
+    users = [m["content"] for m in messages or [] if m.get("role") == "user"]
+    prompt = users[-1] if users else job_input.get("prompt") or ""
+    task = Task(prompt=prompt, messages=messages, reference=job_input.get("reference"))
+    if job_input.get("verifier") is not None:
+        task["verifier"] = job_input["verifier"]
+    return task
+
+
+def intake(state: JobInput) -> dict[str, Any]:
+    """The graphs' first node: the job input becomes the task (no model call, no turn)."""
+    return {"task": task_from_input(state), "next_index": 0}
 
 
 class Attempt(TypedDict):
@@ -42,6 +72,7 @@ class Attempt(TypedDict):
     completion_tokens: int | None
     retrieved: list[dict[str, Any]] | None
     comment: NotRequired[str | None]  # a person's note with a human answer
+    finish_reason: NotRequired[str | None]  # "length": cut at the token limit (no end-of-turn token)
 
 
 class VerificationState(TypedDict):
@@ -105,20 +136,6 @@ class BestOfNState(TypedDict, total=False):
     tokens_used: int
     latency_ms: float
     result: Result | None
-
-
-def initial_state(
-    prompt: str, messages: list[Message] | None = None, reference: str | None = None
-) -> dict[str, Any]:
-    """The input of either graph for one task."""
-    return {
-        "task": {
-            "prompt": prompt,
-            "messages": messages or None,
-            "reference": reference,
-        },
-        "next_index": 0,
-    }
 
 
 def conversation_after(judged: JudgedAttempt) -> list[Message]:

@@ -72,6 +72,7 @@ def make_attempt(
         prompt_tokens=reply.prompt_tokens,
         completion_tokens=reply.completion_tokens,
         retrieved=retrieved,
+        finish_reason=reply.finish_reason,
     )
 
 

@@ -24,6 +24,9 @@ class RemoteModelSpec(BaseModel):
     api_key: SecretStr | None = None
     top_logprobs: int = Field(default=20, ge=0, le=20)
     timeout_s: float = 60.0
+    # The model's vocabulary size bounds the entropy of the tokens outside the returned top-k; None:
+    # a generous 262,144 (the bounds stay valid, only looser). SmolLM2: 49152, Llama 3: 128256.
+    vocab_size: int | None = Field(default=None, ge=2)
 
 
 class Settings(BaseSettings):

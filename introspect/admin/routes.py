@@ -7,12 +7,36 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from introspect.admin.pages import auth, dashboard, detail, export, inbox, labels, trajectories
+from introspect.admin.pages import (
+    auth,
+    calibration,
+    compare,
+    dashboard,
+    detail,
+    export,
+    inbox,
+    jobs,
+    labels,
+    queue,
+    trajectories,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-for _page in (auth, trajectories, detail, labels, inbox, dashboard, export):
+for _page in (
+    auth,
+    trajectories,
+    detail,
+    labels,
+    jobs,
+    queue,
+    compare,
+    inbox,
+    dashboard,
+    calibration,
+    export,
+):
     router.include_router(_page.router)
 
 

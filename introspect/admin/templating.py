@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from introspect.admin.identity import AdminIdentity
 from introspect.admin.markdown import render_markdown
+from introspect.admin.views.gate import stop_tone, tone_of
 
 
 def fmt_number(value: Any, digits: int = 3) -> str:
@@ -31,8 +32,27 @@ def fmt_number(value: Any, digits: int = 3) -> str:
             return "—"
         if math.isinf(value):
             return "∞" if value > 0 else "−∞"
+        if abs(value) >= 10**digits:
+            return f"{value:.0f}"  # 1890, not "1.89e+03": %g switches to exponents past ``digits``
         return f"{value:.{digits}g}"
     return str(value)
+
+
+def fmt_duration(ms: Any) -> str:
+    """Milliseconds for people: "0.4 ms", "182 ms", "1.9 s", "42 s", "3 min 5 s"."""
+    if ms is None or isinstance(ms, bool) or not isinstance(ms, int | float) or not math.isfinite(ms):
+        return "—"
+    if ms < 10:
+        return f"{ms:.1f} ms"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    seconds = ms / 1000
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def fmt_time(value: datetime | None) -> str:
@@ -63,6 +83,9 @@ def environment() -> Environment:
     env.filters["markdown"] = render_markdown
     env.filters["num"] = fmt_number
     env.filters["time"] = fmt_time
+    env.filters["dur"] = fmt_duration
+    env.globals["gate_tone"] = tone_of
+    env.globals["stop_tone"] = stop_tone
     env.filters["pjson"] = fmt_json
     env.filters["short"] = truncate
     return env

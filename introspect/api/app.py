@@ -20,7 +20,7 @@ from introspect.api.errors import install_error_handlers
 from introspect.api.event_hub import JobEventHub
 from introspect.api.hosts import HostCheckMiddleware
 from introspect.api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from introspect.api.routes import batches, corpora, events, health, jobs, trajectories
+from introspect.api.routes import batches, corpora, events, gate_profiles, health, jobs, trajectories
 from introspect.config import Settings, get_settings
 from introspect.store.engine import make_engine, make_session_factory
 from introspect.worker.dispatch import ArqDispatcher, InProcessDispatcher, JobDispatcher
@@ -100,6 +100,7 @@ def create_app(
     v1.include_router(events.router)
     v1.include_router(trajectories.router)
     v1.include_router(corpora.router)
+    v1.include_router(gate_profiles.router)
     _include_exports(v1)
     app.include_router(v1)
     _include_faces(app)

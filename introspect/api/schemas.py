@@ -109,7 +109,34 @@ class CreateJobRequest(RequestBody):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+JOB_EXAMPLE: dict[str, Any] = {
+    "id": "5d0c7f4a-9b1e-4c2d-8e3f-0a1b2c3d4e5f",
+    "status": "succeeded",
+    "graph": "self_critique",
+    "trajectory_id": "9c1e0f7a-2b3d-4e5f-8a9b-0c1d2e3f4a5b",
+    "result": {
+        "answer": "The answer is 42.",
+        "stop_reason": "verified",
+        "success": True,
+        "trajectory_id": "9c1e0f7a-2b3d-4e5f-8a9b-0c1d2e3f4a5b",
+        "turns": 2,
+    },
+    "stop_reason": "verified",
+    "turn_count": 2,
+    "attempts": 1,
+    "error": None,
+    "input": {"prompt": "What is 17 + 25?", "reference": "42", "verifier": "numeric"},
+    "config": {"max_turns": 3},
+    "metadata": {},
+    "created_at": "2026-12-03T19:00:00Z",
+    "updated_at": "2026-12-03T19:00:02Z",
+    "finished_at": "2026-12-03T19:00:02Z",
+}
+
+
 class JobResource(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [JOB_EXAMPLE]})
+
     id: uuid.UUID
     status: JobStatus
     graph: str
@@ -128,6 +155,12 @@ class JobResource(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
+    """A keyset page: pass ``next_cursor`` back as ``cursor`` for the next one (null: the last)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"data": [], "next_cursor": "MjAyNi0xMi0wM1QxOTowMDowMHw1ZDBj"}]}
+    )
+
     data: list[T]
     next_cursor: str | None
 
@@ -162,7 +195,21 @@ class DocumentsCreated(BaseModel):
     document_ids: list[int]
 
 
+class CorpusResource(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "facts", "documents": 2, "created_at": "2026-12-03T19:00Z"}]}
+    )
+
+    name: str
+    documents: int
+    created_at: datetime
+
+
 class HealthStatus(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ok", "checks": {"database": "ok", "redis": "ok"}}]}
+    )
+
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
 
@@ -203,6 +250,28 @@ BatchStatus = Literal["queued", "running", "finished", "cancelled"]
 
 
 class BatchResource(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d",
+                    "name": "gsm8k-dev",
+                    "status": "running",
+                    "graph": "self_critique",
+                    "config": {"max_turns": 3},
+                    "metadata": {},
+                    "source_sha256": None,
+                    "row_count": 100,
+                    "counts": {"queued": 60, "running": 2, "succeeded": 38},
+                    "cancel_requested": False,
+                    "created_at": "2026-12-03T19:00:00Z",
+                    "updated_at": "2026-12-03T19:01:00Z",
+                    "jobs_created": 100,
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID
     name: str
     status: BatchStatus

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from introspect.cli.preflight import require_database
 from introspect.config import get_settings
-from introspect.db.migrate import upgrade_all
+from introspect.db.migrate import seed_gate_profiles, upgrade_all
 from introspect.db.preflight import redacted
 
 app = typer.Typer(help="Database schema management.", no_args_is_help=True)
@@ -22,6 +22,7 @@ def upgrade_command() -> None:
     require_database(url, need_tables=False)
     try:
         upgrade_all(url)
+        seed_gate_profiles(url)
     except Exception as exc:  # a CLI error naming the problem, not a traceback
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         console.print(f"[red]error:[/red] could not upgrade {escape(redacted(url))}: {escape(first_line)}")

@@ -21,7 +21,7 @@ from sqlalchemy import inspect
 from introspect.cli.dataset_run import run_dataset
 from introspect.cli.preflight import require_database
 from introspect.config import Settings, get_settings
-from introspect.db.migrate import upgrade_all
+from introspect.db.migrate import seed_gate_profiles, upgrade_all
 from introspect.runner import JobValidationError, RunnerDeps, default_model_provider, make_checkpointer
 from introspect.runner.execute import JobOutcome
 from introspect.runner.inline import resume_inline, run_inline
@@ -39,6 +39,7 @@ def ensure_database(url: str) -> None:
         engine.dispose()
     if fresh:
         upgrade_all(url)
+        seed_gate_profiles(url)
 
 
 def _number(value: Any, digits: int = 2) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from introspect.api.auth import is_loopback
 from introspect.cli.preflight import fail, require_database
 from introspect.config import get_settings
-from introspect.db.migrate import upgrade_all
+from introspect.db.migrate import seed_gate_profiles, upgrade_all
 from introspect.db.preflight import redacted
 from introspect.store.engine import make_engine, make_session_factory, transaction
 from introspect.store.repositories.api_keys import has_api_keys
@@ -35,6 +35,7 @@ def serve_command(
     if settings.embedded:
         try:  # zero configuration: the SQLite file is created and migrated on first start
             upgrade_all(url)
+            seed_gate_profiles(url)
         except (SQLAlchemyError, OSError) as exc:
             fail(f"could not create or upgrade the database {redacted(url)}: {exc}".splitlines()[0])
     if not is_loopback(host) and not settings.api_keys and not _db_has_keys(url):

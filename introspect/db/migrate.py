@@ -51,3 +51,17 @@ def setup_checkpointer(database_url: str) -> None:
 def upgrade_all(database_url: str) -> None:
     upgrade(database_url)
     setup_checkpointer(database_url)
+
+
+def seed_gate_profiles(database_url: str) -> int:
+    """Store the catalog models' shipped gate profiles where the database has none for them yet
+    (operator paths: ``introspect db upgrade``, ``serve``, ``run``; test databases stay empty)."""
+    from introspect.store.engine import make_engine, make_session_factory, transaction
+    from introspect.store.repositories.gate_profiles import seed_catalog_profiles
+
+    engine = make_engine(database_url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            return seed_catalog_profiles(session)
+    finally:
+        engine.dispose()

@@ -85,7 +85,17 @@ class ExportQuery(BaseModel):
         )
 
 
-@router.get("/{format}", response_class=StreamingResponse)
+_JSONL_EXAMPLE = (
+    '{"messages": [{"role": "user", "content": "What is 17 + 25?"}, '
+    '{"role": "assistant", "content": "The answer is 42."}]}\n'
+)
+
+
+@router.get(
+    "/{format}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {"example": _JSONL_EXAMPLE}}}},
+)
 def export_format(
     format: str, query: Annotated[ExportQuery, Query()], session_factory: SessionFactory
 ) -> StreamingResponse:

@@ -41,6 +41,8 @@ class GateFeatures:
     stats: dict[str, Any] | None = None
     verified: bool | None = None
     critique_verdict: str | None = None
+    # P(correct) from the scorer model's learned predictor (its gate profile), when it has one.
+    predicted_correct: float | None = None
     failed_attempts: int = 0
     tokens_used: int = 0
     retrievals: int = 0
@@ -83,12 +85,23 @@ def regime_of(stats: dict[str, Any] | None, policy: GatePolicy) -> str | None:
     return None if regime is None else regime.value
 
 
-def is_confident(stats: dict[str, Any] | None, policy: GatePolicy) -> bool | None:
-    """Certainty from the logits; None when the answer has no usable statistics."""
+def is_confident(
+    stats: dict[str, Any] | None, policy: GatePolicy, predicted_correct: float | None = None
+) -> bool | None:
+    """Certainty from the logits; None when the answer has no usable statistics.
+
+    Every configured signal must agree: mean self-certainty, mean NLL and -- when the model's profile
+    has a learned predictor and a cut for it -- the predicted probability of being right. A profile
+    whose calibration found no rule meeting its precision target sets ``stop_on_confidence`` off:
+    the logits then never call an answer sure (the measured precision says they cannot)."""
     certainty = _number(stats, "mean_self_certainty")
     if certainty is None:
         return None
-    if certainty < policy.min_self_certainty:
+    if not policy.stop_on_confidence or certainty < policy.min_self_certainty:
+        return False
+    if policy.min_predicted_correct is not None and (
+        predicted_correct is None or predicted_correct < policy.min_predicted_correct
+    ):
         return False
     nll = _number(stats, "mean_nll")
     return not (policy.max_mean_nll is not None and nll is not None and nll > policy.max_mean_nll)
@@ -96,7 +109,7 @@ def is_confident(stats: dict[str, Any] | None, policy: GatePolicy) -> bool | Non
 
 def decide(features: GateFeatures, policy: GatePolicy) -> Decision:
     """Choose the next action for an attempt; pure and deterministic."""
-    confident = is_confident(features.stats, policy)
+    confident = is_confident(features.stats, policy, features.predicted_correct)
     regime = regime_of(features.stats, policy)
     inputs = {
         **asdict(features),

@@ -1,7 +1,7 @@
 """Derive the gate's certainty defaults from the demo model: ``python -m introspect.gate.evaluate_demo``.
 
 Greedy first attempts on the demo task's held-out split, graded by the numeric verifier; their mean
-self-certainty and mean NLL go through :func:`introspect.gate.calibrate.calibrate`. Wrong answers
+token-stat summaries go through :func:`introspect.gate.calibrate.calibrate`. Wrong answers
 then get RISE's oracle feedback for up to ``--turns`` attempts, which gives p1@t (Qu et al. 2024).
 The printed report is what ``introspect/gate/policy.py`` cites for ``DEFAULT_MIN_SELF_CERTAINTY``
 and ``DEFAULT_MAX_MEAN_NLL``. Needs the bundled weights (or ``--model``); loads torch.
@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from introspect.gate.calibrate import Sample, calibrate
+from introspect.gate.calibrate import CalibrationSettings, Sample, calibrate
 
 
 def evaluate(model_dir: Path, n: int, turns: int, max_new_tokens: int = 48) -> tuple[list[Sample], list[int]]:
@@ -32,11 +32,10 @@ def evaluate(model_dir: Path, n: int, turns: int, max_new_tokens: int = 48) -> t
         generation = model.generate(conversation, max_new_tokens=max_new_tokens)[0]
         assert generation.stats is not None
         summary = generation.stats.summary()
-        certainty, nll = summary["mean_self_certainty"], summary["mean_nll"]
-        if not isinstance(certainty, float):
+        if not isinstance(summary["mean_self_certainty"], float):
             continue
         correct = is_correct(generation.text, problem.answer)
-        samples.append(Sample(certainty, nll if isinstance(nll, float) else None, correct))
+        samples.append(Sample(summary, correct, group=problem.question))
         turn = 1
         while not correct and turn < turns:
             conversation += [
@@ -59,20 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=5, help="RISE turns with oracle feedback")
     args = parser.parse_args(argv)
     samples, solved_at = evaluate(args.model, args.n, args.turns)
-    result = calibrate(samples, target_precision=args.precision)
-    right = sorted(s.self_certainty for s in samples if s.correct)
-    wrong = sorted(s.self_certainty for s in samples if not s.correct)
+    result = calibrate(samples, CalibrationSettings(target_precision=args.precision))
     report = {
         "problems": args.n,
-        "first_attempt_accuracy": result.accuracy,
         f"p1@t{args.turns}": sum(1 for t in solved_at if t) / len(solved_at) if solved_at else None,
         "solved_at_turn": {t: solved_at.count(t) for t in range(args.turns + 1)},
-        "min_self_certainty": result.min_self_certainty,
-        "precision_above": result.precision_above,
-        "support_above": result.support_above,
-        "max_mean_nll": result.max_mean_nll,
-        "median_certainty_right": right[len(right) // 2] if right else None,
-        "median_certainty_wrong": wrong[len(wrong) // 2] if wrong else None,
+        "policy": result.policy,
+        **result.figures,
     }
     print(json.dumps(report, indent=2))
     return 0

@@ -19,9 +19,9 @@ right at turn 1, 81.5% within five RISE turns):
   every observed value (min 10.86) and leaves the "sure" call to mean NLL instead of letting a
   meaningless cut reject right answers. A verifier outranks both whenever the task has one.
 * Self-certainty's scale depends on the model (its vocabulary size and sharpness), so these two
-  values are the demo model's: recalibrate for any other model with
-  :func:`introspect.gate.calibrate.calibrate` over stored, verified trajectories, and pass the result
-  per job as ``config["gate"]``.
+  values are the demo model's: every other model gets a *gate profile* calibrated from its own
+  stored, verified attempts (``introspect gate calibrate``, :mod:`introspect.gate.profile`), which a
+  job uses as its base before its own ``config["gate"]`` overrides.
 * Regime cut-offs: the uncertainty package's defaults (1.0 nat mean entropy, 1.5 nat^2 varentropy).
 * Budgets: RISE evaluates at five turns (p1@t5, m1@t5), hence ``max_turns = 5``; two retrievals and
   one escalation keep the loop's cost bounded; 20k tokens covers five long attempts.
@@ -64,6 +64,18 @@ class GatePolicy(BaseModel):
         default=DEFAULT_MAX_MEAN_NLL,
         ge=0,
         description="Mean NLL (nats/token) at or below which an answer counts as sure; None = unused.",
+    )
+    min_predicted_correct: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="The profile's learned predictor's P(correct) at or above which an answer counts as "
+        "sure; None = unused.",
+    )
+    stop_on_confidence: bool = Field(
+        default=True,
+        description="Whether confident logits alone may end a job with no verifier; a calibration whose "
+        "stop rule misses its precision target turns this off.",
     )
     entropy_threshold: float = Field(default=1.0, gt=0, description="entropix cut for high entropy.")
     varentropy_threshold: float = Field(default=1.5, gt=0, description="entropix cut for high varentropy.")

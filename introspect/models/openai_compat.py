@@ -10,6 +10,7 @@ with :meth:`introspect.models.local.LocalModel.score`.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -78,11 +79,19 @@ class OpenAICompatModel:
         top_p: float | None = None,
         **_: Any,
     ) -> list[Generation]:
-        """``n`` candidates; servers that ignore ``n`` (Ollama) are asked again until we have ``n``."""
+        """``n`` candidates; servers that ignore ``n`` (Ollama, llama.cpp) are asked again until we
+        have ``n``, each re-ask with its own seed (``seed + k``; a random base when none is given) --
+        the same seed would make a seeded sampler return the same answer N times."""
         if n < 1:
             raise ValueError("n must be >= 1")
         out: list[Generation] = []
+        base_seed = seed
+        if base_seed is None and n > 1 and temperature > 0:
+            base_seed = secrets.randbelow(2**31 - n)
+        asks = 0
         while len(out) < n:
+            ask_seed = None if base_seed is None else base_seed + asks
+            asks += 1
             request: dict[str, Any] = {
                 "model": self.model,
                 "messages": [dict(m) for m in messages],
@@ -93,7 +102,7 @@ class OpenAICompatModel:
             }
             if self.top_logprobs:
                 request["top_logprobs"] = self.top_logprobs
-            optional = {"stop": list(stop) if stop else None, "seed": seed, "top_p": top_p}
+            optional = {"stop": list(stop) if stop else None, "seed": ask_seed, "top_p": top_p}
             request.update({k: v for k, v in optional.items() if v is not None})
             if self.extra_body:
                 request["extra_body"] = self.extra_body
@@ -101,11 +110,13 @@ class OpenAICompatModel:
             if not response.choices:
                 raise RuntimeError(f"{self.name}: the server returned no choices")
             prompt_tokens = response.usage.prompt_tokens if response.usage else 0
-            for choice in sorted(response.choices, key=lambda c: c.index):
-                out.append(self._generation(choice, prompt_tokens))
+            choices = sorted(response.choices, key=lambda c: c.index)
+            counts = completion_counts(choices, response.usage)
+            for choice, count in zip(choices, counts, strict=True):
+                out.append(self._generation(choice, prompt_tokens, count))
         return out[:n]
 
-    def _generation(self, choice: Any, prompt_tokens: int) -> Generation:
+    def _generation(self, choice: Any, prompt_tokens: int, completion_tokens: int) -> Generation:
         content = choice.logprobs.content if choice.logprobs is not None else None
         stats = None if not content else self.stats_from_content(content)
         reason: FinishReason = "length" if choice.finish_reason == "length" else "stop"
@@ -115,7 +126,7 @@ class OpenAICompatModel:
             stats=stats,
             finish_reason=reason,
             prompt_tokens=prompt_tokens,
-            completion_tokens=len(content) if content else 0,
+            completion_tokens=completion_tokens,
             model=self.name,
         )
 
@@ -132,3 +143,19 @@ class OpenAICompatModel:
             tokens=[tok.token for tok in content],
             top_tokens=[[alt.token for alt in row] for row in tops],
         )
+
+
+def completion_counts(choices: Sequence[Any], usage: Any) -> list[int]:
+    """Completion tokens per choice, from the server's ``usage`` (what budgets must count): one
+    choice gets all of it; several share it in proportion to their log-prob counts, else evenly.
+    Without ``usage`` the number of log-prob entries is the best count there is."""
+    by_logprobs = [len(c.logprobs.content or []) if c.logprobs is not None else 0 for c in choices]
+    total = getattr(usage, "completion_tokens", None) if usage is not None else None
+    if not isinstance(total, int) or total < 0:
+        return by_logprobs
+    if len(choices) == 1:
+        return [total]
+    weights = by_logprobs if sum(by_logprobs) > 0 else [1] * len(choices)
+    shares = [total * w // sum(weights) for w in weights]
+    shares[0] += total - sum(shares)  # the rounding remainder, so the shares add up to usage
+    return shares

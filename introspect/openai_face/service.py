@@ -155,7 +155,7 @@ def _final_logprobs(
     if not turn.token_stats or not turn.token_stats.get("tokens"):
         return None
     stats = TokenStats.from_compact(turn.token_stats)
-    tokens = list(stats.tokens or [])
+    tokens = _answer_tokens(list(stats.tokens or []), content)
     entries = []
     for i, token in enumerate(tokens):
         alternatives = []
@@ -171,6 +171,17 @@ def _final_logprobs(
             }
         )
     return entries
+
+
+def _answer_tokens(tokens: list[str], content: str) -> list[str]:
+    """The tokens that spell the answer: a local model's stats also cover its end-of-turn token,
+    which OpenAI's logprobs leave out (as the message content does)."""
+    text = ""
+    for i, token in enumerate(tokens):
+        text += token
+        if text == content:
+            return tokens[: i + 1]
+    return tokens
 
 
 def _finite(value: Any) -> float:

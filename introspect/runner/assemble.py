@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from langchain_core.retrievers import BaseRetriever
 
 from introspect.critics import LlmCritic, VerifierFeedbackCritic
 from introspect.critics.base import Critic
+from introspect.gate.policy import GatePolicy
+from introspect.gate.predictor import CorrectnessPredictor
+from introspect.gate.profile import ProfileError
+from introspect.gate.service import resolve_profile
 from introspect.prompting import PromptLibrary, default_library
 from introspect.retrieval import CorpusRetriever
 from introspect.runner.context import GraphContext, ModelProvider, Recorder
 from introspect.runner.deps import RunnerDeps
 from introspect.runner.spec import JobSpec
+from introspect.store.engine import transaction
 from introspect.verifiers.registry import build_verifier
+
+log = logging.getLogger(__name__)
+GateSetup = tuple[GatePolicy, CorrectnessPredictor | None, dict[str, Any] | None]
 
 
 def make_critic(spec: JobSpec, models: ModelProvider, prompts: PromptLibrary) -> Critic:
@@ -36,26 +45,58 @@ def make_retriever(spec: JobSpec, deps: RunnerDeps) -> BaseRetriever | None:
     )
 
 
+def scorer_identity(models: ModelProvider) -> tuple[str, str] | None:
+    """(name, weights hash) of the model whose logits the gate reads; None without a named scorer."""
+    scorer = models.scorer()
+    name = getattr(scorer, "name", None) if scorer is not None else None
+    if not isinstance(name, str) or not name:
+        return None
+    weights = getattr(scorer, "weights_hash", None)
+    return name, weights if isinstance(weights, str) else ""
+
+
+def gate_setup(spec: JobSpec, deps: RunnerDeps) -> GateSetup:
+    """The job's policy: its scorer model's active gate profile, with the job's ``config.gate`` keys
+    on top (``config.gate_profile: false``: the defaults instead of a profile)."""
+    identity = scorer_identity(deps.models) if spec.use_gate_profile else None
+    if identity is None:
+        return spec.policy, None, None
+    try:
+        with transaction(deps.session_factory) as session:
+            profile = resolve_profile(session, *identity)
+    except ProfileError as exc:
+        # A broken stored profile must not fail every job of its model: say so, use the defaults.
+        log.warning("gate profile of %s@%s is unusable, using defaults: %s", *identity, exc)
+        return spec.policy, None, None
+    if profile is None:
+        return spec.policy, None, None
+    return spec.policy_on(profile.base_policy()), profile.predictor, profile.ref()
+
+
 def build_context(spec: JobSpec, deps: RunnerDeps, recorder: Recorder) -> GraphContext:
     verifier = None
     if spec.verifier is not None:
         scorer = deps.models.scorer() if spec.verifier.entry.needs_scorer else None
         verifier = build_verifier(spec.verifier, scorer=scorer)
     prompts = deps.prompts or default_library()
+    policy, predictor, profile = gate_setup(spec, deps)
     return GraphContext(
         models=deps.models,
         recorder=recorder,
         critic=make_critic(spec, deps.models, prompts),
         verifier=verifier,
         retriever=make_retriever(spec, deps),
-        policy=spec.policy,
+        policy=policy,
         options=spec.options,
         prompts=prompts,
+        predictor=predictor,
+        gate_profile=profile,
     )
 
 
 def initial_input(spec: JobSpec) -> dict[str, Any]:
-    return {
-        "task": {"prompt": spec.prompt, "messages": spec.messages, "reference": spec.reference},
-        "next_index": 0,
-    }
+    """The graph's input: the job input's shape (``graphs.state.JobInput``), as a plain LangGraph
+    invocation gives it; the verifier and corpus reach the run through its context instead."""
+    if spec.messages:
+        return {"messages": spec.messages, "reference": spec.reference}
+    return {"prompt": spec.prompt, "reference": spec.reference}

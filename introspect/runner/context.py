@@ -15,6 +15,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from introspect.critics.base import Critic
 from introspect.gate.policy import GatePolicy
+from introspect.gate.predictor import CorrectnessPredictor
 from introspect.prompting import PromptLibrary, default_library
 from introspect.store.repositories.trajectories import TurnData
 from introspect.verifiers.base import Verifier
@@ -92,4 +93,8 @@ class GraphContext:
     retriever: BaseRetriever | None = None
     policy: GatePolicy = field(default_factory=GatePolicy)
     options: RunOptions = field(default_factory=RunOptions)
+    # The scorer model's gate profile (``introspect.gate.profile``): its learned correctness
+    # predictor, and a reference stored with every gate decision it shaped.
+    predictor: CorrectnessPredictor | None = None
+    gate_profile: dict[str, Any] | None = None
     prompts: PromptLibrary = field(default_factory=default_library)

@@ -42,7 +42,7 @@ def local_model_path(settings: Settings) -> Path:
         return settings.model_path
     from introspect.models.demo import model_path
 
-    return model_path()
+    return Path(model_path())
 
 
 class DefaultModelProvider:
@@ -72,6 +72,7 @@ class DefaultModelProvider:
             api_key=None if spec.api_key is None else spec.api_key.get_secret_value(),
             top_logprobs=spec.top_logprobs,
             timeout=spec.timeout_s,
+            **({} if spec.vocab_size is None else {"vocab_size": spec.vocab_size}),
         )
 
     def scorer(self) -> LocalModel:

@@ -1,30 +1,28 @@
 """The trajectory resource: what ``GET /v1/trajectories/{id}`` and ``introspect run --json`` return.
 
-JSON-safe throughout (ISO 8601 datetimes, string UUIDs); its JSON Schema is
-``trajectory.schema.json`` beside this module, and tests validate real runs against it.
+JSON-safe throughout (ISO 8601 datetimes, string UUIDs); its JSON Schema is generated from the
+typed models in ``trajectory_model`` (the API's response model), and tests validate real runs
+against it.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from introspect.runner.trajectory_model import trajectory_json_schema
 from introspect.store.models import Critique, Reward, Turn, Verification
 from introspect.store.repositories import trajectories
-
-SCHEMA_PATH = Path(__file__).with_name("trajectory.schema.json")
 
 
 @lru_cache(maxsize=1)
 def trajectory_schema() -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return schema
+    """The resource's JSON Schema (draft 2020-12), generated from ``TrajectoryResource``."""
+    return trajectory_json_schema()
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -8,7 +8,7 @@ Unknown keys are errors, so a typo is a 422 rather than a silently ignored optio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -38,7 +38,7 @@ from introspect.verifiers.registry import VerifierSpec, parse_verifier_spec
 GRAPH_NAMES = tuple(GRAPHS)  # langgraph.json order
 CONFIG_KEYS = (
     "max_turns", "max_tokens", "token_budget", "gate", "generator_model", "critic", "critic_model",
-    "escalation_model", "escalation", "n", "selection", "borda_p", "temperature", "seed",
+    "escalation_model", "escalation", "n", "selection", "borda_p", "temperature", "seed", "gate_profile",
 )  # fmt: skip
 
 
@@ -66,6 +66,8 @@ class _Config(BaseModel):
     max_tokens: MaxTokens = 256
     token_budget: TokenBudget | None = None
     gate: dict[str, Any] = Field(default_factory=dict)
+    # False: the policy defaults (plus ``gate``) instead of the scorer model's calibrated profile.
+    gate_profile: bool = True
     generator_model: str | None = None
     critic: str = Field(default="auto", pattern=r"^(auto|feedback|llm)$")
     critic_model: str | None = None
@@ -93,10 +95,16 @@ class JobSpec:
     reference: str | None
     verifier: VerifierSpec | None
     corpus: str | None
-    policy: GatePolicy
+    policy: GatePolicy  # the defaults + this job's overrides; the runner rebases it on a gate profile
     options: RunOptions
     critic: str
     critic_model: str | None
+    gate_overrides: dict[str, Any] = field(default_factory=dict)
+    use_gate_profile: bool = True
+
+    def policy_on(self, base: GatePolicy) -> GatePolicy:
+        """This job's gate overrides applied on ``base`` (its scorer model's profile policy)."""
+        return policy_with_overrides(self.gate_overrides, base=base)
 
 
 def _errors(exc: ValidationError, where: str) -> str:
@@ -196,6 +204,8 @@ def parse_job(
         ),
         critic=cfg.critic,
         critic_model=critic_model,
+        gate_overrides=overrides,
+        use_gate_profile=cfg.gate_profile,
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -335,6 +336,43 @@ class AgentThreadRun(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_agent_thread_runs_thread", "thread_id", "created_at"),)
+
+
+class GateProfileRow(Base):
+    """A calibrated gate for one scorer model (name + weights hash), versioned; one active per key.
+
+    ``policy`` holds the GatePolicy keys the calibration set, ``predictor`` the learned correctness
+    predictor's parameters as JSON (never a pickle), ``figures`` the held-out evidence."""
+
+    __tablename__ = "gate_profiles"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    model_name: Mapped[str] = mapped_column(String(200))
+    # "" when the weights are unknown: NULL would make the uniqueness below vacuous.
+    weights_hash: Mapped[str] = mapped_column(String(128), default="")
+    version: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    predictor: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    meets_target: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(50), default="calibrate")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("model_name", "weights_hash", "version", name="uq_gate_profiles_version"),
+        # One active profile per (model, weights): a partial unique index, so two concurrent
+        # activations cannot both win.
+        Index(
+            "uq_gate_profiles_active",
+            "model_name",
+            "weights_hash",
+            unique=True,
+            postgresql_where=text("active"),
+            sqlite_where=text("active"),
+        ),
+    )
 
 
 class AdminSessionRevocation(Base):

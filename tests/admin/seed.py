@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
+from introspect.gate.policy import GatePolicy
 from introspect.store.engine import transaction
 from introspect.store.repositories import jobs
 from introspect.store.repositories.trajectories import (
@@ -218,7 +219,7 @@ def seed_story(factory: sessionmaker[Session], *, job_status: str = "succeeded")
             decision={"action": "revise", "reason": "verifier_rejected",
                       "inputs": {"verified": False, "mean_entropy": round(sum(ent1) / len(ent1), 3),
                                  "regime": "confident", "attempt": 1},
-                      "thresholds": {"max_turns": 5, "entropy": 1.0, "varentropy": 1.5}},
+                      "thresholds": GatePolicy().thresholds()},
             latency_ms=182.0, prompt_tokens=38, completion_tokens=len(tok1),
             verifications=[VerificationData(verifier="numeric", passed=False, message="expected 42, got 32")],
             critiques=[CritiqueData(critic="verifier_feedback", verdict="incorrect", feedback=critique)],
@@ -228,8 +229,10 @@ def seed_story(factory: sessionmaker[Session], *, job_status: str = "succeeded")
             messages=[{"role": "user", "content": prompt}, {"role": "assistant", "content": first},
                       {"role": "user", "content": critique}],
             output=second, answer="42", stats=summary(ent2), token_stats=compact_stats(tok2, ent2, seed=1),
-            decision={"action": "stop", "reason": "verified", "inputs": {"verified": True, "attempt": 2},
-                      "thresholds": {"max_turns": 5}},
+            decision={"action": "stop", "reason": "verified",
+                      "inputs": {"verified": True, "attempt": 2,
+                                 "mean_entropy": round(sum(ent2) / len(ent2), 3)},
+                      "thresholds": GatePolicy().thresholds()},
             latency_ms=201.0, prompt_tokens=96, completion_tokens=len(tok2),
             verifications=[VerificationData(verifier="numeric", passed=True, message="42 = 42")],
         ),

@@ -26,6 +26,7 @@ from tests.admin.browser import chromium_session, log_in
 from tests.admin.conftest import BOOTSTRAP_KEY
 from tests.admin.hostile import HOSTILE, HOSTILE_TEXT
 from tests.admin.seed import seed_revision, seed_story
+from tests.admin.seed_cases import seed_answer, seed_failed_job
 from tests.graphs.fakes import SCATTERED, FakeProvider, Reply, ScriptedChatModel
 
 pytestmark = pytest.mark.browser
@@ -235,9 +236,27 @@ def test_hostile_outputs_execute_nothing_and_load_nothing(live: Live) -> None:
                 feedback=HOSTILE_TEXT,
             )
         )
+    failed = seed_failed_job(
+        live.factory,
+        with_trajectory=True,
+        error=HOSTILE_TEXT,
+        meta={HOSTILE[0]: HOSTILE[1], "batch": HOSTILE[3]},
+    )
+    # An unverified hostile answer is what the label queue shows first.
+    seed_answer(
+        live.factory, prompt=HOSTILE_TEXT, answer=" ".join(HOSTILE[:4]).replace("  ", " "), model=HOSTILE[3]
+    )
     pages = [
         f"/admin/trajectories/{seeded.trajectory_id}",
         f"/admin/trajectories/{seeded.trajectory_id}?metric=self_certainty",
+        f"/admin/trajectories/{seeded.trajectory_id}?metric=probability",
+        f"/admin/trajectories/{failed.trajectory_id}",
+        f"/admin/jobs/{failed.job_id}",
+        "/admin/jobs?status=failed",
+        "/admin/queue",
+        f"/admin/compare?a={seeded.trajectory_id}&b={failed.trajectory_id}",
+        "/admin/calibration",
+        "/admin/trajectories?meta=script",
         "/admin/trajectories",
         "/admin/trajectories?q=script",
         "/admin/inbox",
@@ -258,6 +277,8 @@ def test_hostile_outputs_execute_nothing_and_load_nothing(live: Live) -> None:
             dom = page.evaluate(DOM_AUDIT)
             assert dom["scripts"] == [f"{live.origin}/admin/static/admin.js"], (path, dom["scripts"])
             assert dom["handlers"] == [] and dom["active"] == 0 and dom["jsLinks"] == [], (path, dom)
+        s.goto("/admin/queue")
+        assert "window.__pwned" in s.page.locator("#queue-item .final-answer").inner_text()  # queued, as text
         s.goto(f"/admin/trajectories/{seeded.trajectory_id}")
         assert "window.__pwned = 'script'" in s.page.locator(".final-answer").inner_text()  # shown as text
         s.screenshot("hostile-trajectory")

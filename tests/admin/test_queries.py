@@ -15,7 +15,8 @@ from introspect.admin.queries.trajectories import TrajectoryFilters, distinct_va
 from introspect.admin.views.detail import build_detail
 from introspect.store.engine import transaction
 from introspect.store.models import Trajectory
-from introspect.store.repositories.trajectories import list_rewards
+from introspect.store.repositories import jobs
+from introspect.store.repositories.trajectories import create_trajectory, list_rewards
 from tests.admin.seed import seed_revision
 
 
@@ -85,15 +86,26 @@ def test_dashboard_aggregates(session_factory: sessionmaker[Session]) -> None:
     with transaction(session_factory) as s:
         assert dashboard.jobs_by_status(s) == [("succeeded", 1), ("waiting_human", 1)]
         window = dashboard.recent_window(s, ["mean_entropy", "not_stored"])
-        assert window.trajectories == 2 and window.stop_reasons == {"verified": 2}
+        assert len(window.trajectories) == 2 and window.stop_reasons == {"verified": 2}
         assert window.decisions == {"revise": 2, "stop": 2}
-        acc = dashboard.accuracy_per_attempt(window.attempts)
-        assert [(a.attempt, a.total, a.correct) for a in acc] == [(1, 2, 0), (2, 2, 2)]
-        samples = dashboard.calibration_samples(window.attempts)
+        attempts = [[(a.attempt, a.correct) for a in t.attempts] for t in window.trajectories]
+        assert attempts == [[(1, False), (2, True)]] * 2
+        samples = dashboard.calibration_samples(window.trajectories)
         assert sorted(ok for _, ok in samples) == [False, False, True, True]
         assert set(samples[0][0]) == {"mean_entropy"}
         # The window holds the newest trajectories only.
-        assert len(dashboard.recent_window(s, ["gnll"], trajectories=1).attempts) == 2
+        assert len(dashboard.recent_window(s, ["gnll"], window=1).trajectories) == 1
+
+
+def test_a_trajectory_of_a_failed_job_is_not_counted_as_running(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with transaction(session_factory) as s:
+        job = jobs.create_job(s, graph="self_critique", input={"prompt": "x"}).job
+        job.status, job.error, job.attempts = "failed", "RuntimeError: boom", 3
+        create_trajectory(s, graph="self_critique", task_prompt="x", job_id=job.id)
+    with transaction(session_factory) as s:
+        assert dashboard.recent_window(s).stop_reasons == {"(no stop: job failed)": 1}
 
 
 def test_labels_are_human_rewards_and_shape_the_detail_view(session_factory: sessionmaker[Session]) -> None:
@@ -142,7 +154,12 @@ def test_labels_are_human_rewards_and_shape_the_detail_view(session_factory: ses
             and ("critique", "incorrect") in kinds
             and ("gate", "revise") in kinds
         )
-        assert [g.action for g in view.gate] == ["revise", "stop"]
+        assert [g.action for g in view.gate.rows] == ["revise", "stop"]
+        assert first.feedback_shown_at == 1 and view.first_correct is False
+        # One row per decision; the policy is shown once (both decisions used max_turns 5).
+        assert view.gate.thresholds["max_turns"] == 5 and view.gate.varying == []
+        deciding = [[c.key for c in g.cells if c.deciding] for g in view.gate.rows]
+        assert deciding == [[], ["verified"]]  # "verifier_failed" is no reason the gate gives
         assert first.heatmap is not None and len(first.heatmap.cells) == 4
 
 

@@ -13,8 +13,9 @@ from introspect.store.engine import transaction
 from introspect.store.models import Job
 from introspect.store.repositories.trajectories import list_rewards
 from tests.admin.conftest import ORIGIN
-from tests.admin.hostile import HOSTILE_TEXT, audit_html
+from tests.admin.hostile import HOSTILE, HOSTILE_TEXT, audit_html
 from tests.admin.seed import seed_revision
+from tests.admin.seed_cases import seed_answer, seed_failed_job
 
 
 def test_list_filters_search_and_pages(
@@ -27,16 +28,16 @@ def test_list_filters_search_and_pages(
     seed_revision(session_factory, prompt="A rare walrus question", graph="g-c")
     first = admin_client.get("/admin/trajectories")
     assert first.status_code == 200
-    assert first.text.count('<td class="nowrap">') == 50
+    assert first.text.count('<tr class="row">') == 50
     assert "walrus" in first.text  # newest first
     next_url = re.search(r'href="([^"]+)" rel="next"', first.text)
     assert next_url is not None
     second = admin_client.get(next_url.group(1).replace("&amp;", "&"))
-    assert second.text.count('<td class="nowrap">') == 4 and 'rel="next"' not in second.text
+    assert second.text.count('<tr class="row">') == 4 and 'rel="next"' not in second.text
     assert "Question 0:" in second.text
     filtered = admin_client.get("/admin/trajectories?graph=g-c&success=yes&status=succeeded&decision=revise")
-    assert filtered.text.count('<td class="nowrap">') == 1 and "walrus" in filtered.text
-    assert admin_client.get("/admin/trajectories?q=walrus").text.count('<td class="nowrap">') == 1
+    assert filtered.text.count('<tr class="row">') == 1 and "walrus" in filtered.text
+    assert admin_client.get("/admin/trajectories?q=walrus").text.count('<tr class="row">') == 1
     assert "No trajectory matches" in admin_client.get("/admin/trajectories?q=walrus&graph=g-a").text
     bad = admin_client.get("/admin/trajectories?date_from=yesterday&cursor=nonsense&success=maybe")
     assert bad.status_code == 200 and "not a date" in bad.text and "no longer valid" in bad.text
@@ -118,13 +119,27 @@ def test_hostile_text_is_escaped_everywhere(
         data={"verdict": "incorrect", "comment": HOSTILE_TEXT},
         headers=ORIGIN,
     )
+    failed = seed_failed_job(
+        session_factory,
+        with_trajectory=True,
+        error=HOSTILE_TEXT,
+        meta={HOSTILE[0]: HOSTILE[1], "batch": HOSTILE[3]},
+    )
     # The audit itself finds the corpus dangerous when it is not escaped.
     assert len(audit_html(HOSTILE_TEXT)) >= 10
     pages = [
         f"/admin/trajectories/{seeded.trajectory_id}",
         "/admin/trajectories",
+        "/admin/trajectories?meta=%3Cscript%3E&tag=%22%3E%3Cscript%3E",
         "/admin/inbox",
         "/admin/dashboard",
+        "/admin/dashboard?model=%3Cscript%3E&tag=%3Cimg%20src=x%3E",
+        "/admin/calibration?model=%3Cscript%3E",
+        "/admin/jobs",
+        f"/admin/jobs/{failed.job_id}",
+        f"/admin/trajectories/{failed.trajectory_id}",
+        "/admin/queue?skip=%3Cscript%3E",
+        f"/admin/compare?a={seeded.trajectory_id}&b=%3Cscript%3E",
         "/admin/export?graph=%3Cscript%3Ex%3C/script%3E",
     ]
     for path in pages:
@@ -167,8 +182,13 @@ def test_dashboard_and_export_page(admin_client: TestClient, session_factory: se
     dashboard = admin_client.get("/admin/dashboard")
     assert dashboard.status_code == 200
     html = dashboard.text
-    assert html.count("<svg") >= 4 + 2 * 7  # four bar charts, ROC + reliability per metric
-    assert 'id="metric-table"' in html and "self-certainty (mean)" in html
+    assert html.count("<svg") >= 4  # three bar charts and the accuracy@t curves
+    # RISE figures: every seeded task is wrong at turn 1 and right at turn 2.
+    assert 'id="rise-models"' in html and "0.0% → 100.0%" in html
+    assert admin_client.get("/admin/dashboard?window=0&since=nope").status_code == 200
+    calibration = admin_client.get("/admin/calibration").text
+    assert calibration.count("<svg") >= 2 * 7 and 'id="calibration-table"' in calibration  # ROC + reliability
+    assert "demo-llama" in calibration and "self-certainty (mean)" in calibration
     export = admin_client.get("/admin/export")
     assert export.status_code == 200 and 'value="rise-fastchat"' in export.text
     bad = admin_client.get("/admin/export/download?format=rise&tau=-1")
@@ -177,3 +197,27 @@ def test_dashboard_and_export_page(admin_client: TestClient, session_factory: se
     assert unknown.status_code == 422 and "unknown export format" in unknown.text
     ok = admin_client.get("/admin/export/download?format=sft&dedup=true&tau=0.4&success=")
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("application/x-ndjson")
+
+
+def test_batch_tags_filter_the_list_and_split_the_rise_figures(
+    admin_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    seed_answer(session_factory, prompt="alpha one", answer="4", success=True, batch="gsm8k-a")
+    seed_answer(session_factory, prompt="alpha two", answer="5", success=False, batch="gsm8k-a")
+    seed_answer(
+        session_factory, prompt="beta one", answer="6", success=True, batch="gsm8k-b", model="smollm2"
+    )
+    seed_answer(
+        session_factory, prompt="tagged by metadata", answer="7", success=True, meta={"run": "manual-3"}
+    )
+    listed = admin_client.get("/admin/trajectories?tag=gsm8k-a").text
+    assert listed.count('<tr class="row">') == 2 and "alpha one" in listed and "beta" not in listed
+    assert '<option value="gsm8k-b">' in listed  # the batch names are suggested
+    assert admin_client.get("/admin/trajectories?tag=manual-3").text.count('<tr class="row">') == 1
+    html = admin_client.get("/admin/dashboard").text
+    tags = html[html.index('id="rise-tags"') :]
+    tags = tags[: tags.index("</table>")]
+    assert "gsm8k-a" in tags and "gsm8k-b" in tags and "manual-3" in tags
+    assert re.search(r"gsm8k-a</td><td[^>]*>2</td>", tags)  # two tasks, one of them solved
+    chosen = admin_client.get("/admin/dashboard?tag=gsm8k-b&model=smollm2").text
+    assert "1 of them matching" in chosen

@@ -10,21 +10,23 @@ from introspect.admin.markdown import render_markdown
 from introspect.admin.svg import bar_chart, reliability_chart, roc_chart
 from introspect.admin.views.calibration import METRICS, calibrate, reliability, roc_auc, roc_curve
 from introspect.admin.views.diff import word_diff
-from introspect.admin.views.heatmap import build_heatmap, scale_for
+from introspect.admin.views.heatmap import ENTROPY_SCALE, SC_SCALE, build_heatmap
 from tests.admin.seed import compact_stats
 
 
 def test_heatmap_reads_the_compact_token_stats_format() -> None:
     stats = compact_stats(["The", " answer", " is", " 4", "2", "\n"], [0.0, 0.5, 1.0, 2.0, 0.1, 0.2])
-    scale = scale_for([stats])
-    heat = build_heatmap(stats, scale)
+    heat = build_heatmap(stats)
     assert heat is not None and heat.exact and heat.has_self_certainty
     assert [c.text for c in heat.cells][:5] == ["The", " answer", " is", " 4", "2"]
     assert heat.cells[5].text == "↵\n"  # a bare newline stays hoverable
     cells = heat.cells
-    assert cells[0].entropy_bucket == 0 and cells[3].entropy_bucket == 9  # 2.0 is the trajectory max
-    # Self-certainty is hot where it is low: the highest-entropy token has the lowest SC here.
-    assert cells[3].sc_bucket == 9 and cells[0].sc_bucket == 0
+    # Fixed edges: 0 nats is the calmest bucket, 2.0 nats the hottest, 0.5 nats sits at bucket 5.
+    assert [c.entropy_bucket for c in cells] == [0, 5, 7, 9, 2, 3]
+    # Self-certainty is hot where it is low (8 - 2h here): 8 nats -> bucket 3, 4 nats -> bucket 5.
+    assert cells[0].sc_bucket == 3 and cells[3].sc_bucket == 5
+    # Chosen-token probability exp(-0.05 - 0.4 h): 0.95 -> calmest, 0.42 (h = 2) -> bucket 6.
+    assert cells[0].prob_bucket == 0 and cells[3].prob_bucket == 6
     assert cells[1].logprob is not None and math.isclose(cells[1].logprob, -0.25, rel_tol=1e-4)
     assert cells[1].alternatives[0][0] == " answer" and len(cells[1].alternatives) == 3
     assert '" answer"' in cells[1].alternatives_json
@@ -36,13 +38,22 @@ def test_heatmap_handles_non_finite_and_missing_values() -> None:
     stats["entropy"][1] = None  # unknown
     stats["self_certainty"] = None  # backend without the full logits row
     stats["tokens"] = None  # ids only
-    heat = build_heatmap(stats, scale_for([stats]))
+    heat = build_heatmap(stats)
     assert heat is not None and not heat.has_self_certainty
     assert heat.cells[0].logprob == -math.inf
     assert heat.cells[1].entropy is not None and math.isnan(heat.cells[1].entropy)
     assert heat.cells[1].entropy_bucket == -1 and heat.cells[0].sc_bucket == -1
     assert heat.cells[0].text == "⟨100⟩"
-    assert build_heatmap(None, scale_for([])) is None
+    assert build_heatmap(None) is None
+
+
+def test_heatmap_scales_are_fixed_and_documented_by_their_legend() -> None:
+    # The same value lands in the same bucket whatever else the trajectory holds.
+    assert ENTROPY_SCALE.bucket(0.03) == 0 and ENTROPY_SCALE.bucket(1.6) == 8
+    assert ENTROPY_SCALE.bucket(100.0) == 9 and SC_SCALE.bucket(20.0) == 0 and SC_SCALE.bucket(0.5) == 9
+    legend = ENTROPY_SCALE.legend()
+    assert len(legend) == 10 and legend[0] == (0, "< 0.05") and legend[-1] == (9, "≥ 2")
+    assert SC_SCALE.legend()[0] == (0, "≥ 14") and SC_SCALE.legend()[-1] == (9, "< 1")
 
 
 def test_word_diff_marks_changed_words_and_rebuilds_both_texts() -> None:

@@ -23,6 +23,7 @@ EXPECTED_TABLES = {
     "corpora",
     "documents",
     "api_keys",
+    "gate_profiles",
     "agent_threads",
     "agent_thread_runs",
 }

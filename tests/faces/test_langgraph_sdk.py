@@ -143,3 +143,21 @@ def test_x_api_key_is_checked_when_keys_are_configured(sqlite_url: str) -> None:
             get_sync_client(url=origin, api_key="wrong").assistants.search()
         with pytest.raises(AuthenticationError):
             get_sync_client(url=origin, api_key=None).threads.create()
+        # Same idempotency as POST /v1/jobs: one job per key, another body under it is a 422.
+        client = get_sync_client(url=origin, api_key="sk-test-key")
+        thread_id = client.threads.create()["thread_id"]
+        key = {"Idempotency-Key": "run-1"}
+        first = client.runs.create(thread_id, "self_critique", input=TASK, headers=key)
+        again = client.runs.create(
+            thread_id, "self_critique", input=TASK, headers=key, multitask_strategy="enqueue"
+        )
+        assert again["run_id"] == first["run_id"] and len(client.runs.list(thread_id)) == 1
+        with pytest.raises(httpx.HTTPStatusError) as conflict:
+            client.runs.create(
+                thread_id,
+                "self_critique",
+                input={**TASK, "reference": "43"},
+                headers=key,
+                multitask_strategy="enqueue",
+            )
+        assert conflict.value.response.status_code == 422

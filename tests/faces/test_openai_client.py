@@ -131,16 +131,17 @@ def test_logprobs_of_the_final_answer(sqlite_url: str) -> None:
     from introspect.uncertainty.token_stats import TokenStats
 
     tokens = ["The", " answer", " is", " 42", "."]
+    # A local model's stats end with its end-of-turn token: not part of the answer's logprobs.
     stats = TokenStats(
-        logprob=[-0.1, -0.2, -0.05, -0.3, -0.01],
-        entropy=[0.1] * 5,
-        varentropy=[0.2] * 5,
-        margin=[2.0] * 5,
-        top1_logprob=[-0.1, -0.2, -0.05, -0.3, -0.01],
-        self_certainty=[6.0] * 5,
-        tokens=tokens,
-        top_logprobs=[[-0.1, -2.5]] * 5,
-        top_tokens=[[t, "x"] for t in tokens],
+        logprob=[-0.1, -0.2, -0.05, -0.3, -0.01, -0.5],
+        entropy=[0.1] * 6,
+        varentropy=[0.2] * 6,
+        margin=[2.0] * 6,
+        top1_logprob=[-0.1, -0.2, -0.05, -0.3, -0.01, -0.5],
+        self_certainty=[6.0] * 6,
+        tokens=[*tokens, "<|im_end|>"],
+        top_logprobs=[[-0.1, -2.5]] * 6,
+        top_tokens=[[t, "x"] for t in [*tokens, "<|im_end|>"]],
     )
     script = Script(answers=["The answer is 42."], token_stats=stats.to_compact())
     with serving(sqlite_url, script) as origin:
@@ -162,3 +163,11 @@ def test_logprobs_of_the_final_answer(sqlite_url: str) -> None:
             extra_body=EXTRA,  # type: ignore[arg-type]
         )
         assert plain.choices[0].logprobs is None  # not asked for
+        key = {"Idempotency-Key": "chat-1"}
+        one = client.chat.completions.create(
+            model="introspect/self_critique", messages=QUESTION, extra_headers=key
+        )  # type: ignore[arg-type]
+        two = client.chat.completions.create(
+            model="introspect/self_critique", messages=QUESTION, extra_headers=key
+        )  # type: ignore[arg-type]
+        assert _extension(one)["job_id"] == _extension(two)["job_id"]

@@ -9,7 +9,6 @@ import sys
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
 
-from graphs.state import initial_state
 from introspect.critics import VerifierFeedbackCritic
 from introspect.runner.context import GraphContext
 from introspect.runner.graphs import GRAPHS, ROOT, load_by_reference
@@ -51,7 +50,7 @@ def test_compiles_with_an_in_memory_checkpointer_and_a_memory_recorder() -> None
     )
     graph = GRAPHS["self_critique"].load().compile(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t1"}}
-    state = graph.invoke(initial_state("What is 40 plus 2?", reference="42"), config, context=context)
+    state = graph.invoke({"prompt": "What is 40 plus 2?", "reference": "42"}, config, context=context)
     assert state["result"] == {"answer": "The answer is 42.", "stop_reason": "verified", "success": True}
     assert sorted(recorder.turns) == [0, 1]
     assert recorder.finished is not None and recorder.finished.attempt_rewards == [(0, 0.0), (1, 1.0)]
@@ -66,6 +65,9 @@ def test_graph_schemas_are_servable() -> None:
     """LangGraph Server (``langgraph dev``) publishes each graph's input/output/context schemas."""
     for reference in json.loads((ROOT / "langgraph.json").read_text())["graphs"].values():
         graph = load_by_reference(reference)
-        assert "task" in graph.get_input_jsonschema()["properties"]
+        # The input is the REST job input's shape, not the graph's internal channels.
+        assert set(graph.get_input_jsonschema()["properties"]) == {
+            "prompt", "messages", "reference", "verifier", "corpus"
+        }  # fmt: skip
         assert "result" in graph.get_output_jsonschema()["properties"]
         assert graph.get_context_jsonschema() is None

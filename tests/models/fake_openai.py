@@ -19,10 +19,24 @@ def distribution(step: int) -> np.ndarray:
 
 
 class FakeServer:
-    def __init__(self, *, steps: int = 5, honour_n: bool = True, with_logprobs: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        steps: int = 5,
+        honour_n: bool = True,
+        with_logprobs: bool = True,
+        seeded: bool = False,
+        usage: bool = True,
+        finish_reason: str = "length",
+    ) -> None:
+        """``seeded``: like llama.cpp's server, ignore ``n`` and let the seed alone decide the
+        answer (one seed, one answer); ``usage``: report token counts."""
         self.steps = steps
-        self.honour_n = honour_n
+        self.honour_n = honour_n and not seeded
         self.with_logprobs = with_logprobs
+        self.seeded = seeded
+        self.usage = usage
+        self.finish_reason = finish_reason
         self.requests: list[dict[str, Any]] = []
 
     def transport(self) -> httpx.MockTransport:
@@ -45,7 +59,7 @@ class FakeServer:
         text = " ".join(c["token"] for c in content)
         return {
             "index": index,
-            "finish_reason": "length",
+            "finish_reason": self.finish_reason,
             "message": {"role": "assistant", "content": text},
             "logprobs": {"content": content} if self.with_logprobs else None,
         }
@@ -56,7 +70,14 @@ class FakeServer:
         self.requests.append(body)
         n = body.get("n", 1) if self.honour_n else 1
         k = body.get("top_logprobs", 0)
-        choices = [self.choice(len(self.requests) * 10 + i if not self.honour_n else i, k) for i in range(n)]
+        if self.seeded:
+            choices = [self.choice(int(body.get("seed") or 0) % 7, k)]
+        else:
+            choices = [
+                self.choice(len(self.requests) * 10 + i if not self.honour_n else i, k) for i in range(n)
+            ]
+        for position, choice in enumerate(choices):
+            choice["index"] = position
         return httpx.Response(
             200,
             json={
@@ -67,9 +88,11 @@ class FakeServer:
                 "choices": choices,
                 "usage": {
                     "prompt_tokens": 7,
-                    "completion_tokens": n * self.steps,
-                    "total_tokens": 7 + n * self.steps,
-                },
+                    "completion_tokens": len(choices) * self.steps,
+                    "total_tokens": 7 + len(choices) * self.steps,
+                }
+                if self.usage
+                else None,
             },
         )
 

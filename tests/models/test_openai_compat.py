@@ -81,3 +81,47 @@ def test_sentinel_logprobs_are_not_treated_as_probabilities() -> None:
 def test_top_logprobs_limit() -> None:
     with pytest.raises(ValueError):
         OpenAICompatModel("m", api_key="k", top_logprobs=21)
+
+
+def test_reasks_carry_distinct_seeds_so_candidates_differ() -> None:
+    # A llama.cpp-like server: n ignored, the seed alone decides. One seed for every re-ask made
+    # Best-of-N N copies of one answer.
+    server = FakeServer(seeded=True)
+    gens = _model(server).generate(MESSAGES, n=3, temperature=0.8, seed=5)
+    assert [r["seed"] for r in server.requests] == [5, 6, 7]
+    assert len({g.text for g in gens}) == 3
+    unseeded = FakeServer(seeded=True)
+    _model(unseeded).generate(MESSAGES, n=3, temperature=0.8)
+    seeds = [r["seed"] for r in unseeded.requests]
+    assert len(set(seeds)) == 3 and all(isinstance(s, int) for s in seeds)
+    greedy = FakeServer(seeded=True)
+    _model(greedy).generate(MESSAGES, n=1, temperature=0.0)
+    assert "seed" not in greedy.requests[0]  # nothing to diversify: the server's own default
+
+
+def test_completion_tokens_come_from_usage() -> None:
+    # Without logprobs the count used to be 0, so token budgets undercounted remote answers.
+    [gen] = _model(FakeServer(with_logprobs=False)).generate(MESSAGES)
+    assert gen.completion_tokens == 5
+    gens = _model(FakeServer(steps=4)).generate(MESSAGES, n=3, temperature=1.0)
+    assert [g.completion_tokens for g in gens] == [4, 4, 4]
+    [none] = _model(FakeServer(usage=False)).generate(MESSAGES)
+    assert none.completion_tokens == 5  # no usage: the log-prob count is all there is
+
+
+def test_remote_model_spec_sets_the_vocab_size() -> None:
+    from introspect.config import RemoteModelSpec, Settings
+    from introspect.models.chat import OpenAICompatChatModel
+    from introspect.models.openai_compat import DEFAULT_VOCAB_SIZE
+    from introspect.runner.models import DefaultModelProvider
+
+    spec = {"base_url": "http://127.0.0.1:9/v1", "model": "smol"}
+    settings = Settings(
+        remote_models={"smol": RemoteModelSpec(**spec, vocab_size=49152), "other": RemoteModelSpec(**spec)}
+    )
+    provider = DefaultModelProvider(settings)
+    smol, other = provider.chat_model("smol"), provider.chat_model("other")
+    assert isinstance(smol, OpenAICompatChatModel) and isinstance(other, OpenAICompatChatModel)
+    assert smol.vocab_size == 49152 and other.vocab_size == DEFAULT_VOCAB_SIZE
+    with pytest.raises(ValueError, match="vocab_size"):
+        RemoteModelSpec(**spec, vocab_size=1)

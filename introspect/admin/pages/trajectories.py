@@ -13,6 +13,7 @@ from introspect.admin.identity import AdminDep
 from introspect.admin.queries.trajectories import (
     SuccessFilter,
     TrajectoryFilters,
+    batch_names,
     distinct_values,
     list_trajectories,
 )
@@ -37,6 +38,8 @@ FILTER_FIELDS = (
     "model",
     "date_from",
     "date_to",
+    "meta",
+    "tag",
 )
 
 
@@ -68,6 +71,8 @@ def parse_filters(params: dict[str, str], errors: list[str]) -> TrajectoryFilter
         created_from=_date(params.get("date_from", ""), errors, "from"),
         created_to=date_to,
         q=(params.get("q") or "").strip()[:500] or None,
+        meta=(params.get("meta") or "").strip()[:200] or None,
+        tag=(params.get("tag") or "").strip()[:200] or None,
     )
 
 
@@ -93,6 +98,7 @@ def trajectory_list(request: Request, admin: AdminDep, factory: SessionFactoryDe
         options: dict[str, Any] = {
             name: distinct_values(session, name) for name in ("graph", "stop_reason", "model", "decision")
         }
+        options["tag"] = batch_names(session)
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     active = {k: v for k, v in params.items() if v}
     next_url = None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from introspect.store.models import Job, Reward, Trajectory, Turn
+from introspect.store.models import Job, JobEvent, Reward, Trajectory, Turn
 from introspect.store.repositories.trajectories import (
     RewardData,
     add_reward,
@@ -22,6 +22,7 @@ class TrajectoryBundle:
     trajectory: Trajectory
     job: Job | None
     rewards: list[Reward]
+    last_event: JobEvent | None
 
 
 def load_trajectory(session: Session, trajectory_id: uuid.UUID) -> TrajectoryBundle | None:
@@ -29,8 +30,16 @@ def load_trajectory(session: Session, trajectory_id: uuid.UUID) -> TrajectoryBun
     if trajectory is None:
         return None
     job = session.get(Job, trajectory.job_id) if trajectory.job_id else None
+    last_event = None
+    if job is not None:
+        last_event = session.scalars(
+            select(JobEvent).where(JobEvent.job_id == job.id).order_by(JobEvent.id.desc()).limit(1)
+        ).first()
     return TrajectoryBundle(
-        trajectory=trajectory, job=job, rewards=list(list_rewards(session, trajectory_id))
+        trajectory=trajectory,
+        job=job,
+        rewards=list(list_rewards(session, trajectory_id)),
+        last_event=last_event,
     )
 
 

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, column, exists, func, select, table, text, tuple_
+from sqlalchemy import Select, Text, cast, column, exists, func, or_, select, table, text, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CTE, TableClause
 
+from introspect.admin.queries.attempts import TAG_KEYS, load_attempts, recent_trajectories, tag_of
+from introspect.admin.views.rise import collapse_siblings
 from introspect.store.fts import fts5_all_words_query
-from introspect.store.models import Job, Trajectory, Turn
+from introspect.store.models import Batch, Job, Reward, Trajectory, Turn
 
 SuccessFilter = Literal["yes", "no", "unknown"]
 
@@ -39,6 +41,8 @@ class TrajectoryFilters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     q: str | None = None
+    meta: str | None = None  # substring of the job's metadata (as JSON text), case-insensitive
+    tag: str | None = None  # batch/run tag (job metadata, ``attempts.TAG_KEYS``)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,12 @@ class TrajectoryRow:
     job_id: uuid.UUID | None
     job_status: str | None
     turn_count: int
+    outcome_reward: float | None = None
+    job_meta: dict[str, Any] = field(default_factory=dict)
+    tag: str | None = None
+    first_correct: bool | None = None
+    human_label: bool | None = None  # the newest human verdict, if any
+    model: str | None = None
 
 
 # The columns the filters read: the only ones the first phase touches.
@@ -125,6 +135,16 @@ def page_keys(
         )
     if filters.model:
         stmt = stmt.where(exists().where(Turn.trajectory_id == c.id, Turn.model == filters.model))
+    if filters.meta:
+        needle = (
+            "%" + filters.meta.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        as_text = func.lower(cast(Job.meta, Text))
+        stmt = stmt.where(exists().where(Job.id == c.job_id, as_text.like(needle, escape="\\")))
+    if filters.tag:
+        batch = select(Batch.id).where(Batch.name == filters.tag).scalar_subquery()
+        tagged = or_(Job.batch_id == batch, *(Job.meta[key].as_string() == filters.tag for key in TAG_KEYS))
+        stmt = stmt.where(exists().where(Job.id == c.job_id, tagged))
     if filters.created_from:
         stmt = stmt.where(c.created_at >= filters.created_from)
     if filters.created_to:
@@ -160,13 +180,20 @@ def list_trajectories(
             Trajectory.total_tokens,
             Trajectory.total_latency_ms,
             Trajectory.job_id,
+            Trajectory.outcome_reward,
             Job.status.label("job_status"),
+            Job.meta.label("job_meta"),
+            Batch.name.label("batch_name"),
         )
         .outerjoin(Job, Job.id == Trajectory.job_id)
+        .outerjoin(Batch, Batch.id == Job.batch_id)
         .where(Trajectory.id.in_(ids))
     )
     by_id = {r.id: r for r in session.execute(stmt)}
     counts = turn_counts(session, ids)
+    firsts = {t.id: t for t in recent_trajectories(session, limit=len(ids), ids=ids)}
+    load_attempts(session, list(firsts.values()))
+    labels = human_labels(session, ids)
     return [
         TrajectoryRow(
             id=r.id,
@@ -182,9 +209,30 @@ def list_trajectories(
             job_id=r.job_id,
             job_status=r.job_status,
             turn_count=counts.get(r.id, 0),
+            outcome_reward=r.outcome_reward,
+            job_meta=r.job_meta if isinstance(r.job_meta, dict) else {},
+            tag=r.batch_name or tag_of(r.job_meta),
+            first_correct=_first_correct(firsts.get(r.id)),
+            human_label=labels.get(r.id),
+            model=firsts[r.id].model if r.id in firsts else None,
         )
         for r in (by_id[i] for i in ids if i in by_id)
     ]
+
+
+def _first_correct(t: Any) -> bool | None:
+    attempts = collapse_siblings(t.attempts) if t is not None else []
+    return attempts[0].correct if attempts else None
+
+
+def human_labels(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bool]:
+    """The newest human verdict (correct/incorrect) on each trajectory or any of its turns."""
+    stmt = (
+        select(Reward.trajectory_id, Reward.label)
+        .where(Reward.trajectory_id.in_(ids), Reward.kind == "human", Reward.label.is_not(None))
+        .order_by(Reward.created_at)
+    )
+    return {tid: bool(label) for tid, label in session.execute(stmt)}
 
 
 def turn_counts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -205,6 +253,12 @@ _DISTINCT_SOURCES = {
     "model": ("turns", "model"),
     "decision": ("turns", "decision_action"),
 }
+
+
+def batch_names(session: Session, limit: int = 100) -> list[str]:
+    """The newest batches' names (the tag filter's suggestions)."""
+    stmt = select(Batch.name).order_by(Batch.created_at.desc(), Batch.id.desc()).limit(limit)
+    return [str(n) for n in session.scalars(stmt)]
 
 
 def distinct_values(session: Session, name: str, limit: int = 100) -> list[str]:

@@ -106,8 +106,64 @@
     });
   }
 
+  // Label queue: c / i / s press the matching control ([data-key]); typing in a field is left alone.
+  function queueKeys() {
+    var item = document.querySelector("[data-queue]");
+    if (!item) return;
+    var busy = false;
+    document.addEventListener("keydown", function (event) {
+      if (busy || event.ctrlKey || event.metaKey || event.altKey) return;
+      var target = event.target;
+      if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+      var control = item.querySelector('[data-key="' + event.key.toLowerCase() + '"]');
+      if (!control) return;
+      event.preventDefault();
+      busy = true;
+      control.click();
+    });
+  }
+
+  // Sortable columns: th[data-sort="num"|"text"]; a cell's data-value wins over its text.
+  function cellValue(row, index, numeric) {
+    var cell = row.children[index];
+    if (!cell) return numeric ? -Infinity : "";
+    var raw = cell.dataset.value !== undefined ? cell.dataset.value : cell.textContent.trim();
+    if (!numeric) return raw.toLowerCase();
+    var x = parseFloat(raw);
+    return isNaN(x) ? -Infinity : x;
+  }
+
+  function sortable() {
+    document.querySelectorAll("table").forEach(function (table) {
+      var heads = table.querySelectorAll("thead th[data-sort]");
+      heads.forEach(function (th) {
+        th.tabIndex = 0;
+        function sort() {
+          var index = Array.prototype.indexOf.call(th.parentNode.children, th);
+          var numeric = th.dataset.sort === "num";
+          var ascending = th.getAttribute("aria-sort") !== "ascending";
+          heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+          th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+          var body = table.tBodies[0];
+          var rows = Array.prototype.slice.call(body.rows).filter(function (r) { return !r.querySelector(".empty"); });
+          rows.sort(function (a, b) {
+            var x = cellValue(a, index, numeric), y = cellValue(b, index, numeric);
+            return (x < y ? -1 : x > y ? 1 : 0) * (ascending ? 1 : -1);
+          });
+          rows.forEach(function (r) { body.appendChild(r); });
+        }
+        th.addEventListener("click", sort);
+        th.addEventListener("keydown", function (event) {
+          if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sort(); }
+        });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     metricSwitch();
     tooltips();
+    queueKeys();
+    sortable();
   });
 })();

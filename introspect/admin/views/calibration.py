@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-Transform = Literal["exp", "minmax"]
+Transform = Literal["exp", "minmax", "prob"]
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -41,6 +41,11 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("gnll", "greedy path probability (exp −G-NLL)", -1, "exp"),
     MetricSpec("mean_margin", "top-1/top-2 margin (mean)", +1, "minmax"),
 )
+
+
+# The learned correctness predictor of a model's gate profile (introspect.gate.predictor): already a
+# probability, so its reliability diagram is a true calibration test.
+PREDICTOR = MetricSpec("predicted_correct", "learned predictor P(correct)", +1, "prob")
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,8 @@ def expected_calibration_error(bins: Sequence[ReliabilityBin]) -> float | None:
 
 
 def _confidences(spec: MetricSpec, scores: FloatArray) -> FloatArray:
+    if spec.transform == "prob":
+        return np.clip(scores, 0.0, 1.0)
     if spec.transform == "exp":
         return np.clip(np.exp(scores), 0.0, 1.0)
     low, high = float(scores.min()), float(scores.max())
@@ -163,5 +170,5 @@ def calibrate(spec: MetricSpec, samples: Sequence[tuple[Mapping[str, object], bo
         roc=roc_curve(score_list, labels),
         bins=bins,
         ece=expected_calibration_error(bins),
-        x_label="confidence" if spec.transform == "exp" else "normalised score",
+        x_label={"exp": "confidence", "prob": "predicted P(correct)"}.get(spec.transform, "normalised score"),
     )

@@ -5,17 +5,26 @@ The compact form (``TokenStats.to_compact``) holds per-token lists ``entropy``, 
 non-finite value written as null: a null log-prob is -inf (a masked token), a null self-certainty is
 +inf (a row with a -inf logit), a null entropy is unknown.
 
-Colours are ten buckets on one scale per trajectory, so turns of a trajectory compare at a glance:
-entropy from 0 to the trajectory's largest token entropy (hot = high entropy), self-certainty from its
-smallest to its largest finite value (hot = low self-certainty, i.e. uncertain). The CSS picks the
-colour from the bucket, so the page needs no inline style (the CSP forbids them).
+Colours are ten buckets on a *fixed* scale per metric, the same for every trajectory and model, so
+a sure answer looks calm and an unsure one hot wherever it is shown (scaling to each trajectory's own
+maximum made a 0.03-nat answer as red as a 1.6-nat one). The bucket edges (``SCALES``):
+
+* entropy (nats): 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2 -- roughly logarithmic, since most tokens
+  of a fluent answer sit far below 0.1 nats and the interesting ones between 0.5 and 2;
+* self-certainty (nats, KL(U || p)): 14, 12, 10, 8, 6, 4, 3, 2, 1 from calm to hot. Its absolute level
+  depends on the vocabulary size (a uniform row is 0, a one-hot row about log V + the logit gap), so
+  compare it within one model;
+* chosen-token probability: 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2 from calm to hot.
+
+The CSS picks the colour from the bucket, so the page needs no inline style (the CSP forbids them).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +33,40 @@ BUCKETS = 10
 
 @dataclass(frozen=True)
 class HeatScale:
-    entropy_max: float
-    sc_min: float
-    sc_max: float
+    """Nine bucket edges, calm to hot; ``rising`` when a larger value is hotter (entropy)."""
+
+    key: str
+    label: str
+    unit: str
+    edges: tuple[float, ...]
+    rising: bool
+
+    def bucket(self, value: float | None) -> int:
+        if value is None or math.isnan(value):
+            return -1
+        for i, edge in enumerate(self.edges):
+            if (value < edge) if self.rising else (value >= edge):
+                return i
+        return BUCKETS - 1
+
+    def legend(self) -> list[tuple[int, str]]:
+        """(bucket, range text) for each of the ten buckets."""
+        e = [f"{x:g}" for x in self.edges]
+        if self.rising:
+            texts = [f"< {e[0]}", *(f"{a}–{b}" for a, b in itertools.pairwise(e)), f"≥ {e[-1]}"]
+        else:
+            texts = [f"≥ {e[0]}", *(f"{b}–{a}" for a, b in itertools.pairwise(e)), f"< {e[-1]}"]
+        return list(enumerate(texts))
+
+
+ENTROPY_SCALE = HeatScale(
+    "entropy", "entropy", "nats", (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0), True
+)
+SC_SCALE = HeatScale("self_certainty", "self-certainty", "nats", (14, 12, 10, 8, 6, 4, 3, 2, 1), False)
+PROB_SCALE = HeatScale(
+    "probability", "chosen-token probability", "", (0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2), False
+)
+SCALES = (ENTROPY_SCALE, SC_SCALE, PROB_SCALE)
 
 
 @dataclass(frozen=True)
@@ -39,6 +79,7 @@ class TokenCell:
     margin: float | None
     entropy_bucket: int
     sc_bucket: int
+    prob_bucket: int
     alternatives: list[tuple[str, float | None]]
     special: bool
 
@@ -65,43 +106,20 @@ def _value(values: Sequence[Any] | None, i: int, null_as: float | None) -> float
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
-def _finite(values: Iterable[Any]) -> list[float]:
-    return [
-        float(v)
-        for v in values
-        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-    ]
+def entropy_bucket(value: float | None) -> int:
+    return ENTROPY_SCALE.bucket(value)
 
 
-def scale_for(all_stats: Iterable[dict[str, Any] | None]) -> HeatScale:
-    entropies: list[float] = []
-    certainties: list[float] = []
-    for stats in all_stats:
-        if not stats:
-            continue
-        entropies += _finite(stats.get("entropy") or [])
-        certainties += _finite(stats.get("self_certainty") or [])
-    entropy_max = max(entropies, default=0.0)
-    sc_min, sc_max = min(certainties, default=0.0), max(certainties, default=0.0)
-    return HeatScale(entropy_max=max(entropy_max, 1e-6), sc_min=sc_min, sc_max=max(sc_max, sc_min + 1e-6))
+def sc_bucket(value: float | None) -> int:
+    if value is not None and math.isinf(value):
+        return 0 if value > 0 else BUCKETS - 1
+    return SC_SCALE.bucket(value)
 
 
-def _bucket(fraction: float) -> int:
-    return min(BUCKETS - 1, max(0, int(fraction * BUCKETS)))
-
-
-def entropy_bucket(value: float | None, scale: HeatScale) -> int:
-    if value is None or math.isnan(value):
+def prob_bucket(logprob: float | None) -> int:
+    if logprob is None or math.isnan(logprob):
         return -1
-    return _bucket(value / scale.entropy_max)
-
-
-def sc_bucket(value: float | None, scale: HeatScale) -> int:
-    if value is None or math.isnan(value):
-        return -1
-    if math.isinf(value):
-        return 0
-    return _bucket(1.0 - (value - scale.sc_min) / (scale.sc_max - scale.sc_min))
+    return PROB_SCALE.bucket(math.exp(logprob) if logprob > -745 else 0.0)
 
 
 def _display(text: str) -> str:
@@ -111,7 +129,7 @@ def _display(text: str) -> str:
     return text
 
 
-def build_heatmap(stats: dict[str, Any] | None, scale: HeatScale) -> Heatmap | None:
+def build_heatmap(stats: dict[str, Any] | None) -> Heatmap | None:
     """The heatmap of one turn, or None when it stored no per-token statistics."""
     if not stats or not isinstance(stats.get("logprob"), list):
         return None
@@ -131,6 +149,7 @@ def build_heatmap(stats: dict[str, Any] | None, scale: HeatScale) -> Heatmap | N
             text = "⟨?⟩"
         h = _value(entropy, i, math.nan)
         sc = _value(certainty, i, math.inf) if certainty is not None else None
+        chosen = _value(stats.get("logprob"), i, -math.inf)
         alts: list[tuple[str, float | None]] = []
         if i < len(top_tokens) and i < len(top_logprobs):
             for tok, lp in zip(top_tokens[i] or [], top_logprobs[i] or [], strict=False):
@@ -141,10 +160,11 @@ def build_heatmap(stats: dict[str, Any] | None, scale: HeatScale) -> Heatmap | N
                 text=_display(text),
                 entropy=h,
                 self_certainty=sc,
-                logprob=_value(stats.get("logprob"), i, -math.inf),
+                logprob=chosen,
                 margin=_value(stats.get("margin"), i, math.inf),
-                entropy_bucket=entropy_bucket(h, scale),
-                sc_bucket=sc_bucket(sc, scale),
+                entropy_bucket=entropy_bucket(h),
+                sc_bucket=sc_bucket(sc),
+                prob_bucket=prob_bucket(chosen),
                 alternatives=alts,
                 special=text.startswith("<|") and text.endswith("|>"),
             )

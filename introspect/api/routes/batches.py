@@ -48,6 +48,8 @@ async def create_batch(
         await dispatcher.enqueue(job_id)
     if not created:
         response.status_code = status.HTTP_200_OK
+    else:
+        response.headers["Location"] = f"/v1/batches/{batch.id}"
     return batch
 
 

@@ -17,6 +17,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from introspect.api.deps import CallerDep, EngineDep
 from introspect.api.event_follow import open_follow
+from introspect.api.openapi_examples import sse_example
 from introspect.api.services.jobs import NotFoundError
 
 router = APIRouter(tags=["jobs"])
@@ -24,7 +25,12 @@ router = APIRouter(tags=["jobs"])
 
 @router.get(
     "/jobs/{job_id}/events",
-    responses={200: {"content": {"text/event-stream": {}}, "description": "SSE stream of job events"}},
+    responses=sse_example(
+        'id: 1\nevent: status\ndata: {"status": "queued"}\n\n'
+        'id: 3\nevent: turn_finished\ndata: {"index": 0, "phase": "generate", "decision": '
+        '{"action": "stop", "reason": "verified"}, "stats": {"mean_self_certainty": 6.1}}\n\n',
+        "SSE stream of job events",
+    ),
 )
 async def job_events(
     job_id: uuid.UUID,

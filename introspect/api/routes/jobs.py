@@ -44,6 +44,7 @@ async def create_job(
     if created.created:
         # Only after the row committed: a worker woken now will find it.
         await dispatcher.enqueue(created.job.id)
+        response.headers["Location"] = f"/v1/jobs/{created.job.id}"
     else:
         response.status_code = status.HTTP_200_OK
     return created.job

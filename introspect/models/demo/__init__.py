@@ -15,6 +15,7 @@ __all__ = [
     "EVAL_SEED",
     "FEEDBACK",
     "Fault",
+    "ModelPath",
     "Problem",
     "is_correct",
     "make_problems",
@@ -25,6 +26,19 @@ __all__ = [
 _WEIGHTS = Path(__file__).resolve().parent / "weights"
 
 
-def model_path() -> Path:
-    """The bundled model directory (config, safetensors, tokenizer), loadable offline."""
-    return _WEIGHTS
+class ModelPath(str):
+    """A directory path that is a ``str`` -- what TRL and transformers test for (``isinstance(model,
+    str)`` loads a path; a ``Path`` is taken for a model object) -- and still joins like a Path."""
+
+    __slots__ = ()
+
+    def __truediv__(self, other: str) -> Path:
+        return Path(self) / other
+
+    def __fspath__(self) -> str:
+        return str(self)
+
+
+def model_path() -> ModelPath:
+    """The bundled model directory (config, safetensors, tokenizer), loadable offline; a ``str``."""
+    return ModelPath(_WEIGHTS)

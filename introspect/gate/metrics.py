@@ -1,0 +1,97 @@
+"""Figures of a correctness signal on verified answers: AUROC, ECE, precision and coverage of a rule.
+
+AUROC is the probability that a random right answer scores higher than a random wrong one (ties
+count half; 0.5 = no signal). ECE (expected calibration error, Guo et al. 2017) is the
+count-weighted mean gap between confidence and accuracy over ten equal-width bins; it only means
+something for a probability, so it is reported for the learned predictor and for the geometric-mean
+token probability ``exp(-mean_nll)``, not for raw entropies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Each single metric with its direction: +1 when a higher value means "more likely right".
+SINGLE_METRICS: tuple[tuple[str, int], ...] = (
+    ("mean_self_certainty", +1),
+    ("mean_nll", -1),
+    ("gnll", -1),
+    ("min_logprob", +1),
+    ("mean_entropy", -1),
+    ("mean_varentropy", -1),
+    ("mean_margin", +1),
+)
+
+
+def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
+    """Mann-Whitney AUROC with average ranks for ties; None without both classes."""
+    pairs = sorted(zip(scores, labels, strict=True), key=lambda p: p[0])
+    n_pos = sum(1 for _, y in pairs if y)
+    n_neg = len(pairs) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    rank_sum, i = 0.0, 0
+    while i < len(pairs):
+        j = i
+        while j + 1 < len(pairs) and pairs[j + 1][0] == pairs[i][0]:
+            j += 1
+        average_rank = (i + j) / 2 + 1
+        rank_sum += average_rank * sum(1 for k in range(i, j + 1) if pairs[k][1])
+        i = j + 1
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def ece(probabilities: Sequence[float], labels: Sequence[bool], bins: int = 10) -> float | None:
+    if not probabilities:
+        return None
+    total, gap = len(probabilities), 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        members = [
+            (p, y)
+            for p, y in zip(probabilities, labels, strict=True)
+            if low <= p < high or (b == bins - 1 and p == 1.0)
+        ]
+        if members:
+            confidence = sum(p for p, _ in members) / len(members)
+            accuracy = sum(1 for _, y in members if y) / len(members)
+            gap += len(members) / total * abs(confidence - accuracy)
+    return gap
+
+
+@dataclass(frozen=True)
+class RuleFigures:
+    """How a stop rule does on a set of answers: of those it accepts, how many are right."""
+
+    accepted: int
+    right_accepted: int
+    total: int
+
+    @property
+    def precision(self) -> float | None:
+        return self.right_accepted / self.accepted if self.accepted else None
+
+    @property
+    def coverage(self) -> float:
+        return self.accepted / self.total if self.total else 0.0
+
+    def to_json(self) -> dict[str, float | int | None]:
+        return {
+            "precision": rounded(self.precision),
+            "coverage": rounded(self.coverage),
+            "accepted": self.accepted,
+            "right_accepted": self.right_accepted,
+            "n": self.total,
+        }
+
+
+def rule_figures(accepts: Sequence[bool], labels: Sequence[bool]) -> RuleFigures:
+    right = sum(1 for a, y in zip(accepts, labels, strict=True) if a and y)
+    return RuleFigures(accepted=sum(1 for a in accepts if a), right_accepted=right, total=len(labels))
+
+
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    """A figure as stored in a profile: 4 decimals, None for undefined (never NaN in JSON)."""
+    return None if value is None or not math.isfinite(value) else round(value, digits)

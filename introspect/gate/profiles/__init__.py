@@ -1,0 +1,1 @@
+"""Gate profiles of the catalog models, as JSON (made by scripts/calibrate_catalog.py)."""
