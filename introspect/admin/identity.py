@@ -55,7 +55,7 @@ def session_still_valid(request: Request, data: SessionData) -> bool:
             key_id = uuid.UUID(value)
         except ValueError:
             return False
-    elif data.key_ref != "bootstrap" or not any(same_key(h) for h in authenticator.bootstrap_hashes):
+    elif kind != "bootstrap" or not any(same_key(h) for h in authenticator.bootstrap_hashes):
         return False
     with transaction(request.app.state.session_factory) as session:
         if key_id is not None:

@@ -1,6 +1,6 @@
 """Signed session cookies: ``base64url(json) "." base64url(HMAC-SHA256)``.
 
-The cookie names the API key by reference (its database id, or ``bootstrap``) and carries a keyed
+The cookie names the API key by reference (its database id, or ``bootstrap:<n>``) and carries a keyed
 fingerprint of the key's hash, never the key itself; each request re-checks that a key with that
 fingerprint is still configured (bootstrap) or stored and not revoked (database), so removing,
 rotating or revoking a key ends its sessions -- a position in a list would silently pass to the
@@ -34,7 +34,7 @@ SESSION_SECONDS = 12 * 3600
 
 @dataclass(frozen=True)
 class SessionData:
-    """``key_ref`` is ``"key:<uuid>"`` for stored keys or ``"bootstrap"`` for configured ones;
+    """``key_ref`` is ``"key:<uuid>"`` for stored keys or ``"bootstrap:<n>"`` (a label) for configured ones;
     ``key_fp`` is :func:`key_fingerprint` of the key's hash; ``session_id`` names this login."""
 
     key_ref: str

@@ -57,7 +57,9 @@ async def login(request: Request) -> Response:
             request, "login.html", {"next": target, "error": "That API key is not valid."},
             identity=None, status_code=401,
         )  # fmt: skip
-    key_ref = f"key:{caller.key_id}" if caller.key_id is not None else "bootstrap"
+    # Stored keys by id; bootstrap keys keep their label (``bootstrap:<n>``, what label rows record),
+    # but the session is bound to the key's fingerprint, not to that position.
+    key_ref = f"key:{caller.key_id}" if caller.key_id is not None else caller.rate_key
     secret = session_secret(request.app.state.settings)
     cookie = sign_session(secret, key_ref, key_fingerprint(secret, hash_key(plaintext)))
     response = RedirectResponse(target, status_code=303)
