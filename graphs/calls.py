@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, convert_to_messages
 
 from graphs.state import Message
+from introspect.gate.profile import scorer_ref
 from introspect.runner.context import Scorer
 
 
@@ -27,6 +28,7 @@ class Reply:
     latency_ms: float
     prompt_tokens: int | None
     completion_tokens: int | None
+    model: str | None = None  # the model's own name for itself (name@weights-hash for local models)
     finish_reason: str | None = None  # "length": cut at the token limit
 
 
@@ -34,6 +36,11 @@ def reply_from_message(message: BaseMessage, latency_ms: float) -> Reply:
     meta = message.response_metadata or {}
     usage = message.usage_metadata if isinstance(message, AIMessage) else None
     stats = meta.get("stats")
+    # A turn's latency is the model's own time: waiting for a model shared by other jobs is not.
+    waited = meta.get("lock_wait_ms")
+    if isinstance(waited, int | float) and not isinstance(waited, bool):
+        latency_ms = max(0.0, latency_ms - float(waited))
+    model = meta.get("model")
     completion = usage.get("output_tokens") if usage else None
     if completion is None and isinstance(stats, dict) and isinstance(stats.get("n_tokens"), int):
         completion = stats["n_tokens"]
@@ -44,6 +51,7 @@ def reply_from_message(message: BaseMessage, latency_ms: float) -> Reply:
         latency_ms=latency_ms,
         prompt_tokens=usage.get("input_tokens") if usage else None,
         completion_tokens=completion,
+        model=model if isinstance(model, str) and model else None,
         finish_reason=meta.get("finish_reason") if isinstance(meta.get("finish_reason"), str) else None,
     )
 
@@ -115,11 +123,11 @@ def scored_stats(
     any) kept beside them under ``remote``; ``scorer`` names the model whose logits they are."""
     summary, compact = teacher_forced(scorer, messages, text, finish_reason=finish_reason)
     stats: dict[str, Any] = {**summary, "source": "teacher_forced"}
-    name, weights = getattr(scorer, "name", None), getattr(scorer, "weights_hash", None)
-    if isinstance(name, str):
-        stats["scorer"] = name
-    if isinstance(weights, str) and weights:
-        stats["scorer_weights_hash"] = weights
+    ref = scorer_ref(scorer)
+    if ref is not None:
+        stats["scorer"] = ref[0]
+        if ref[1]:
+            stats["scorer_weights_hash"] = ref[1]
     if own is not None:
         stats["remote"] = own
     return stats, compact

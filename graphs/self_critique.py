@@ -17,6 +17,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 from graphs.calls import invoke_chat, needs_local_scoring, scored_stats
+from graphs.final_answer import best_attempt
 from graphs.state import (
     Attempt,
     CritiqueState,
@@ -39,6 +40,7 @@ from graphs.steps import (
 )
 from introspect.critics import RISE_FEEDBACK, CritiqueInput, VerifierFeedbackCritic
 from introspect.gate import GateFeatures, decide
+from introspect.gate.echo import echo_kind, normalized
 from introspect.retrieval import passages_from_documents
 from introspect.runner.context import GraphContext
 from introspect.store.repositories.trajectories import TurnData
@@ -139,11 +141,24 @@ def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
     attempt, verification, verdict = state["current"], state.get("verification"), state.get("critique")
     assert attempt is not None
     verified = None if verification is None else verification["passed"]
-    rejected = verified is False or (
-        verified is None and verdict is not None and verdict["verdict"] == "incorrect"
+    history = state.get("history", [])
+    echo = None
+    if attempt["phase"] in ("revise", "escalate") and history:
+        echo = echo_kind(
+            attempt["output"],
+            [RISE_FEEDBACK, *(feedback_for(j) for j in history)],
+            [j["attempt"]["output"] for j in history],
+        )
+    rejected = (
+        echo == "feedback"
+        or verified is False
+        or (verified is None and verdict is not None and verdict["verdict"] == "incorrect")
     )
     failures = state.get("failures", 0) + int(rejected)
     predicted = None if ctx.predictor is None else ctx.predictor.predict(attempt["stats"])
+    if predicted is not None:
+        # Stored with the turn, and what the final-answer choice ranks unverified attempts by.
+        attempt = {**attempt, "stats": {**(attempt["stats"] or {}), "p_correct": round(predicted, 6)}}
     features = GateFeatures(
         attempt=attempt["attempt"],
         turn_index=attempt["index"],
@@ -158,6 +173,7 @@ def gate(state: State, ctx: GraphContext) -> dict[str, Any]:
         escalations=state.get("escalations", 0),
         retrieval_available=ctx.retriever is not None,
         escalation_available=ctx.options.escalation != "none",
+        echo=echo,
     )
     decision = decide(features, ctx.policy).to_dict()
     if ctx.gate_profile is not None:
@@ -196,17 +212,72 @@ def retrieve(state: State, ctx: GraphContext) -> dict[str, Any]:
     return {"passages": passages, "retrievals": state.get("retrievals", 0) + 1, "next_index": index + 1}
 
 
+# Feedback for a revision whose critic approved the attempt (a verifier or an echo check sent it
+# back): never "incorrect", which the critic did not say.
+RECHECK_FEEDBACK = "Please check the answer once more and answer the question again in full."
+REJECTED_REVIEW = "That answer is wrong."
+REVISE_ATTEMPTS = 3  # earlier attempts shown to a fresh revision (newest kept; the task always is)
+ATTEMPT_CHARS = 1500  # of each shown attempt, so five long attempts cannot crowd out the task
+
+
+def feedback_for(judged: JudgedAttempt) -> str:
+    """What the next attempt is told about this one."""
+    verdict = judged["critique"]
+    if verdict is not None and verdict["feedback"]:
+        return verdict["feedback"]
+    if verdict is not None and verdict["verdict"] == "correct":
+        return RECHECK_FEEDBACK
+    return RISE_FEEDBACK
+
+
+def _review(judged: JudgedAttempt) -> str:
+    """A rejected attempt's review for a fresh revision: what was found, without RISE's "Please try
+    again", the phrase small models most often echo back."""
+    verdict = judged["critique"]
+    issues = [] if verdict is None else [i.strip() for i in verdict["issues"] if i.strip()]
+    return " ".join([REJECTED_REVIEW, *issues])
+
+
+def _shown_attempts(history: list[JudgedAttempt]) -> list[dict[str, str]]:
+    """Earlier answers for a fresh revision: no echoes, no duplicates, the newest few, each with what
+    a verifier or critic found (an unchecked answer gets no review: no verdict was reached)."""
+    shown: dict[str, dict[str, str]] = {}
+    for judged in history:
+        reason = str((judged["decision"] or {}).get("reason", ""))
+        output = judged["attempt"]["output"].strip()
+        if not output or reason == "echo_feedback":
+            continue
+        verdict = judged["critique"]
+        rejected = verdict is not None and verdict["verdict"] == "incorrect"
+        verification = judged["verification"]
+        rejected = rejected or (verification is not None and verification["passed"] is False)
+        text = output if len(output) <= ATTEMPT_CHARS else output[: ATTEMPT_CHARS - 1] + "…"
+        key = normalized(output)
+        shown.pop(key, None)
+        shown[key] = {"answer": text, "feedback": _review(judged) if rejected else ""}
+    return list(shown.values())[-REVISE_ATTEMPTS:]
+
+
 def _next_messages(
     state: State, ctx: GraphContext
 ) -> tuple[list[Message], tuple[str, str], list[dict[str, Any]]]:
-    """RISE's next-turn input: the conversation so far, then the feedback (and any passages)."""
-    last = state["history"][-1]
-    verdict = last["critique"]
-    feedback = verdict["feedback"] if verdict is not None and verdict["feedback"] else RISE_FEEDBACK
+    """The next attempt's input. A template with ``attempts`` asks afresh: the task again with the
+    earlier answers and their reviews, in one user message after the caller's earlier messages.
+    Otherwise RISE's conversation: the conversation so far, then the feedback (the demo model's
+    format, which it was trained on)."""
+    history = state["history"]
     passages = state.get("passages") or []
     prompt = ctx.prompts["revise"]
-    messages = [*conversation_after(last), prompt.message(feedback=feedback, passages=passages)]
-    return messages, (prompt.name, prompt.sha256), passages
+    template = (prompt.name, prompt.sha256)
+    if "attempts" in prompt.variables:
+        task = state["task"]
+        base = list(task["messages"][:-1]) if task["messages"] else []
+        attempts = _shown_attempts(history)
+        message = prompt.message(question=task["prompt"], attempts=attempts, passages=passages)
+        return [*base, message], template, passages
+    last = history[-1]
+    messages = [*conversation_after(last), prompt.message(feedback=feedback_for(last), passages=passages)]
+    return messages, template, passages
 
 
 def revise(state: State, ctx: GraphContext) -> dict[str, Any]:
@@ -285,7 +356,7 @@ def finish(state: State, ctx: GraphContext) -> dict[str, Any]:
     history = state.get("history", [])
     reason = (state.get("decision") or {}).get("reason", "no_attempt")
     totals = (state.get("tokens_used", 0), state.get("latency_ms", 0.0))
-    final = history[-1] if history else None
+    final = best_attempt(history)
     return finish_update(ctx, history, final, reason, totals, state.get("next_index", len(history)))
 
 

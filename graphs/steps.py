@@ -63,7 +63,7 @@ def make_attempt(
         phase=phase,
         messages=messages,
         output=reply.text,
-        model=model,
+        model=reply.model or model,
         prompt_template=None if template is None else template[0],
         prompt_hash=None if template is None else template[1],
         stats=reply.stats,

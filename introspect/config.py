@@ -1,7 +1,8 @@
 """Settings: the only reader of environment variables (prefix ``INTROSPECT_``).
 
 Every value has an embedded default so that ``introspect serve`` works with zero configuration:
-SQLite under ``./.introspect/``, no Redis (in-process worker), and the bundled demo model.
+SQLite under ``./.introspect/``, no Redis (in-process worker), and SmolLM2-135M-Instruct from the
+model cache (``introspect models pull smollm2-135m-instruct``; ``scripts/serve.sh`` pulls it).
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".introspect")
+
+
+def _default_model_cache() -> Path:
+    return Path.home() / ".cache" / "introspect" / "models"
 
 
 class RemoteModelSpec(BaseModel):
@@ -42,8 +47,20 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="None = embedded in-process mode.")
 
     # Models ---------------------------------------------------------------------------------------
-    model_path: Path | None = Field(
-        default=None, description="Local transformers model directory; None = the bundled demo model."
+    model_path: str | None = Field(
+        default=None,
+        description="The local model: a catalog name (smollm2-135m-instruct, demo), a transformers "
+        "directory, a .gguf file or a directory holding one; None = smollm2-135m-instruct.",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=_default_model_cache, description="Where `introspect models pull` converts models."
+    )
+    chat_template: Path | None = Field(
+        default=None, description="A Jinja chat template file for a tokenizer that has none."
+    )
+    prompts_dir: Path | None = Field(
+        default=None,
+        description="A directory of .prompt files replacing the built-in templates of the same name.",
     )
     model_device: str = "auto"
     model_dtype: str = "auto"
@@ -84,8 +101,10 @@ class Settings(BaseSettings):
     # ``introspect worker`` processes; each holds its own database pools (about concurrency + 3
     # connections), so raise it with the database's max_connections in mind.
     worker_processes: int = Field(default=1, ge=1, le=64)
-    lease_seconds: float = 30.0
-    heartbeat_seconds: float = 5.0
+    lease_seconds: float = Field(default=30.0, gt=0)
+    # At most a third of the lease (checked below): a renewal may fail or come late once and the
+    # lease still holds; a heartbeat near the lease let another worker claim a live job.
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
     sweep_seconds: float = 5.0
     # How often a worker asks, in one query for all its jobs, whether one was cancelled: a running
     # job stops at its first node boundary after that (instead of one query per node boundary).
@@ -96,7 +115,32 @@ class Settings(BaseSettings):
     # bounds the delay of one whose wake-up was lost (a worker stopping as it popped it).
     arq_poll_seconds: float = Field(default=0.1, gt=0)
 
+    # Python verifier checks (user code, hostile by default; see introspect/verifiers/sandbox.py).
+    # Each check runs under bubblewrap; without it the verifier refuses unless this unsafe opt-in
+    # is set (then a check runs as the worker's user with rlimits only).
+    unsafe_python_checks_without_isolation: bool = False
+    python_check_bwrap: str = Field(default="bwrap", description="The bubblewrap executable.")
+    # At most this many checks run at once in one worker process, and their memory limits (times
+    # the processes each may have) add up to at most the budget; others wait their turn.
+    python_check_max_concurrent: int = Field(default=2, ge=1, le=64)
+    python_check_memory_budget_mb: int = Field(default=1024, ge=64)
+    python_check_queue_timeout_s: float = Field(default=120.0, gt=0)
+    # RLIMIT_NPROC of a check: 1 = no process or thread besides its own.
+    python_check_max_processes: int = Field(default=1, ge=1, le=64)
+    # The uid/gid a check runs as when the worker is root (nobody).
+    python_check_uid: int = Field(default=65534, ge=1)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @model_validator(mode="after")
+    def _heartbeat_well_below_the_lease(self) -> Settings:
+        if self.heartbeat_seconds > self.lease_seconds / 3:
+            raise ValueError(
+                f"INTROSPECT_HEARTBEAT_SECONDS ({self.heartbeat_seconds:g}) must be at most a third of "
+                f"INTROSPECT_LEASE_SECONDS ({self.lease_seconds:g}), or a live worker's lease can expire "
+                "and its job run twice"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:
@@ -110,6 +154,22 @@ class Settings(BaseSettings):
         return self.redis_url is None
 
 
+class SettingsError(ValueError):
+    """The environment's settings cannot be used; the message is one line (the CLI prints it)."""
+
+
+def settings_problem(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        where = "_".join(str(part) for part in error["loc"]).upper()
+        problems.append(f"INTROSPECT_{where}: {message}" if where else message)
+    return "invalid settings: " + "; ".join(problems)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(settings_problem(exc)) from None

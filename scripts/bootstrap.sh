@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepare a fresh machine: system servers (redis, chromium for browser tests) and the Python venv.
+# Prepare a fresh machine: system servers (redis, chromium for browser tests), bubblewrap (the python
+# verifier's sandbox) and the Python venv.
 # Sourced by scripts/serve.sh and scripts/test.sh; safe to run repeatedly.
 set -euo pipefail
 
@@ -15,6 +16,8 @@ apt_install() {
 }
 
 command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+# bubblewrap: the python verifier's sandbox (checks are refused without it).
+command -v bwrap >/dev/null 2>&1 || apt_install bubblewrap
 if [ "$EXTRAS" = "dev" ] && [ ! -x /usr/bin/chromium ]; then apt_install chromium; fi
 
 if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi

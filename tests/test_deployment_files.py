@@ -49,3 +49,12 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "bash scripts/test.sh" in readme and "bash scripts/serve.sh" in readme
     assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_image_and_the_worker_can_run_the_python_check_sandbox() -> None:
+    """bubblewrap in the image and on a fresh machine; the worker allowed to create namespaces."""
+    assert "bubblewrap" in (ROOT / "Dockerfile").read_text()
+    assert "apt_install bubblewrap" in (ROOT / "scripts" / "bootstrap.sh").read_text()
+    worker = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["worker"]
+    assert "seccomp=unconfined" in worker["security_opt"]
+    assert "systempaths=unconfined" in worker["security_opt"]

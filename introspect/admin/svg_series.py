@@ -30,7 +30,7 @@ def _fmt(x: float) -> str:
 def signal_chart(series: Series, *, width: float = 240, height: float = 110) -> Markup:
     """One gate input across the decisions of a trajectory; the dashed line is its threshold, points
     on the wrong side of it are drawn as ``bad``."""
-    left, right, top, bottom = 40.0, 10.0, 18.0, 22.0
+    left, right, top, bottom = 48.0, 10.0, 18.0, 22.0
     values = [p.value for p in series.points]
     bounds = values + ([series.threshold] if series.threshold is not None else [])
     low, high = min(bounds), max(bounds)
@@ -124,9 +124,9 @@ def accuracy_chart(curves: Sequence[Curve], *, title: str, width: float = 360, h
     return _svg(width, height, title, body, "accuracy")
 
 
-def waterfall_chart(spans: Sequence[Step], *, title: str, width: float = 640, row: float = 20) -> Markup:
+def waterfall_chart(spans: Sequence[Step], *, title: str, width: float = 760, row: float = 20) -> Markup:
     """Horizontal bars on one time axis from the trajectory's start."""
-    left, right = 150.0, 70.0
+    left, right = 250.0, 70.0
     end = max((s.start_ms + s.duration_ms for s in spans), default=1.0) or 1.0
     plot_w = width - left - right
     body: list[str] = []

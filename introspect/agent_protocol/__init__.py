@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from introspect.agent_protocol import assistants, runs, threads
+from introspect.agent_protocol import assistants, info, runs, threads
 
 router = APIRouter()
+router.include_router(info.router)
 router.include_router(assistants.router)
 router.include_router(threads.router)
 router.include_router(runs.router)

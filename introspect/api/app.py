@@ -22,6 +22,7 @@ from introspect.api.hosts import HostCheckMiddleware
 from introspect.api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from introspect.api.routes import batches, corpora, events, gate_profiles, health, jobs, trajectories
 from introspect.config import Settings, get_settings
+from introspect.runner.models import default_model_provider
 from introspect.store.engine import make_engine, make_session_factory
 from introspect.worker.dispatch import ArqDispatcher, InProcessDispatcher, JobDispatcher
 from introspect.worker.identity import worker_identity
@@ -61,9 +62,14 @@ def create_app(
         with ExitStack() as stack:
             dispatcher: JobDispatcher
             if settings.embedded:
+                # The in-process worker's models; /v1/readyz asks them whether the model loads.
+                app.state.model_provider = model_provider or default_model_provider(settings)
                 core = stack.enter_context(
                     start_worker_runtime(
-                        settings, factory, owner=worker_identity("embedded"), models=model_provider
+                        settings,
+                        factory,
+                        owner=worker_identity("embedded"),
+                        models=app.state.model_provider,
                     )
                 )
                 app.state.worker_core = core

@@ -35,8 +35,12 @@ def resolve_model(value: str) -> str:
         from introspect.models.demo import model_path
 
         return str(model_path())
-    if not Path(value).is_dir():
-        raise DatasetError(f"--model {value}: not a model directory (or 'demo')")
+    from introspect.models.sources import ModelSourceError, resolve_source
+
+    try:  # a catalog name (pulled), a transformers directory or a .gguf file
+        resolve_source(value, get_settings().model_cache_dir)
+    except ModelSourceError as exc:
+        raise DatasetError(f"--model {value}: {exc}") from None
     return value
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from introspect.config import get_settings
 from introspect.gate.calibrate import CalibrationSettings, NotEnoughDataError
+from introspect.gate.profile import split_model_ref
 from introspect.gate.service import TargetNotMetError, calibrate_model
 from introspect.store.engine import make_engine, make_session_factory, transaction
 from introspect.store.repositories import gate_profiles
@@ -76,8 +77,11 @@ def calibrate_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Report the figures; store nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON on stdout."),
 ) -> None:
-    """Derive MODEL's gate profile from its verified attempts; it becomes the active profile."""
+    """Derive MODEL's gate profile from its verified attempts; it becomes the active profile.
+    MODEL may be ``name@sha256`` (as turns record local models) to pick one set of weights."""
     since_at = parse_since(since)
+    model, at_weights = split_model_ref(model)
+    weights_hash = weights_hash or at_weights
     settings = CalibrationSettings(target_precision=precision_target, min_samples=min_samples)
     url = get_settings().resolved_database_url
     engine = make_engine(url)

@@ -10,6 +10,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from introspect.api.auth import is_loopback
+from introspect.cli.model_check import require_local_model
 from introspect.cli.preflight import fail, require_database
 from introspect.config import get_settings
 from introspect.db.migrate import seed_gate_profiles, upgrade_all
@@ -38,6 +39,7 @@ def serve_command(
             seed_gate_profiles(url)
         except (SQLAlchemyError, OSError) as exc:
             fail(f"could not create or upgrade the database {redacted(url)}: {exc}".splitlines()[0])
+        require_local_model(settings)  # this process runs the jobs: a model that cannot load stops here
     if not is_loopback(host) and not settings.api_keys and not _db_has_keys(url):
         console.print(
             f"[red]error:[/red] refusing to bind {host}: no API key is configured, so the API would be open "

@@ -3,18 +3,22 @@
 The rules, first match wins (each one names its ``reason``):
 
 1. A human's answer is final (``human_answer``): it is the highest-value training target there is.
-2. A deterministic verifier accepted the answer (``verified``). Verification tools ground an agent
+2. An attempt that only echoes the feedback, or repeats an earlier attempt word for word, is never
+   accepted (``echo_feedback``/``echo_repeat``): the loop goes on within its budgets
+   (:mod:`introspect.gate.echo`).
+3. A deterministic verifier accepted the answer (``verified``). Verification tools ground an agent
    where evidence tools make it overconfident, so a verifier outranks every other signal.
-3. Without a verifier, PCC routing answers directly when *certain and consistent*: confident by the
-   logits and not contradicted by the critic (``confident``); with no logits at all, the critic's
-   approval (``critic_approved``); with neither signal there is nothing to improve against
+4. Without a verifier, PCC routing answers directly when *certain and consistent*: confident by the
+   logits and not contradicted by the critic (``confident``); the critic's approval stops the loop
+   whatever the logits say (``critic_approved``: a critic that read the answer outranks a
+   threshold on token statistics); with neither signal there is nothing to improve against
    (``unverifiable``).
-4. Budgets: the turn budget (``max_turns``; RISE evaluates at five) and the token budget.
-5. Escalate (at most once per job) when the entropix regime is *scattered* (both PCC signals low), or
+5. Budgets: the turn budget (``max_turns``; RISE evaluates at five) and the token budget.
+6. Escalate (at most once per job) when the entropix regime is *scattered* (both PCC signals low), or
    after ``escalate_after_failures`` rejected attempts.
-6. Retrieve (at most ``max_retrievals`` times) when the regime says the model lacks information
+7. Retrieve (at most ``max_retrievals`` times) when the regime says the model lacks information
    (entropix: high entropy, low varentropy).
-7. Otherwise revise, with the critique's feedback (RISE Qu et al. 2024: the next attempt is conditioned
+8. Otherwise revise, with the critique's feedback (RISE Qu et al. 2024: the next attempt is conditioned
    on the prior attempts and the feedback).
 """
 
@@ -49,6 +53,7 @@ class GateFeatures:
     escalations: int = 0
     retrieval_available: bool = False
     escalation_available: bool = False
+    echo: str | None = None  # "feedback" | "repeat": the attempt is not an answer (gate.echo)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -128,12 +133,13 @@ def decide(features: GateFeatures, policy: GatePolicy) -> Decision:
 
     if features.phase == "human":
         return made("stop", "human_answer")
-    if features.verified is True:
+    echo = features.echo
+    if echo is None and features.verified is True:
         return made("stop", "verified")
-    if features.verified is None:
+    if echo is None and features.verified is None:
         if confident and features.critique_verdict != "incorrect":
             return made("stop", "confident")
-        if confident is None and features.critique_verdict == "correct":
+        if features.critique_verdict == "correct":
             return made("stop", "critic_approved")
         if confident is None and features.critique_verdict in (None, "unknown"):
             return made("stop", "unverifiable")
@@ -153,6 +159,8 @@ def decide(features: GateFeatures, policy: GatePolicy) -> Decision:
         and regime in policy.retrieve_regimes
     ):
         return made("retrieve", f"regime_{regime}")
+    if echo is not None:
+        return made("revise", f"echo_{echo}")
     if features.verified is False:
         return made("revise", "verifier_rejected")
     if features.critique_verdict == "incorrect":

@@ -25,6 +25,31 @@ PROFILE_POLICY_KEYS = frozenset(
 CATALOG_PACKAGE = "introspect.gate.profiles"
 
 
+def split_model_ref(ref: str) -> tuple[str, str]:
+    """``name@weights`` (how turns record a local model: its name and a sha256 prefix) -> (name,
+    weights); a bare name has no weights."""
+    name, _, weights = ref.partition("@")
+    return name, weights
+
+
+def weights_match(wanted: str, recorded: str) -> bool:
+    """A recorded hash (often a 12-character prefix) matches a wanted one (full or a prefix);
+    either side unknown matches."""
+    return not wanted or not recorded or wanted.startswith(recorded) or recorded.startswith(wanted)
+
+
+def scorer_ref(scorer: object) -> tuple[str, str] | None:
+    """(name, weights sha256) of a scorer model object; None when it has no name."""
+    name = getattr(scorer, "name", None)
+    if not isinstance(name, str) or not name:
+        return None
+    for attribute in ("weights_sha256", "weights_hash"):
+        weights = getattr(scorer, attribute, None)
+        if isinstance(weights, str) and weights:
+            return name, weights
+    return name, ""
+
+
 class ProfileError(ValueError):
     """A stored or shipped profile that does not validate."""
 

@@ -29,6 +29,8 @@ class Generation:
     prompt_tokens: int
     completion_tokens: int
     model: str
+    lock_wait_ms: float = 0.0  # time spent queued behind other calls to the same model
+    weights_hash: str | None = None  # sha256 of the weights that wrote it (local models)
 
     def usage(self) -> dict[str, int]:
         return {

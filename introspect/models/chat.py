@@ -26,11 +26,17 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from introspect.models.base import ChatBackend, Generation
 from introspect.models.local import LocalModel
 from introspect.models.openai_compat import DEFAULT_VOCAB_SIZE, MAX_TOP_LOGPROBS, OpenAICompatModel
+from introspect.uncertainty.token_stats import TokenStats
 
 
 def to_backend_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """LangChain messages -> OpenAI-style dicts with string content (what chat templates expect)."""
     return [dict(m) for m in convert_to_openai_messages(list(messages), text_format="string")]
+
+
+def _summary(stats: TokenStats, weights_hash: str | None) -> dict[str, Any]:
+    summary = stats.summary()
+    return summary if not weights_hash else {**summary, "weights_hash": weights_hash}
 
 
 def to_ai_message(generation: Generation) -> AIMessage:
@@ -40,11 +46,12 @@ def to_ai_message(generation: Generation) -> AIMessage:
         content=generation.text,
         response_metadata={
             "token_stats": None if stats is None else stats.to_compact(),
-            "stats": None if stats is None else stats.summary(),
+            "stats": None if stats is None else _summary(stats, generation.weights_hash),
             "model": generation.model,
             "model_name": generation.model,
             "usage": usage,
             "finish_reason": generation.finish_reason,
+            "lock_wait_ms": generation.lock_wait_ms,
         },
         usage_metadata=UsageMetadata(
             input_tokens=usage["prompt_tokens"],

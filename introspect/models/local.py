@@ -17,12 +17,20 @@ import contextlib
 import dataclasses
 import inspect
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from introspect.models.base import Generation, Message
 from introspect.models.batching import Batcher, BatchSettings
+from introspect.models.chat_format import (
+    end_of_turn_ids,
+    ensure_chat_template,
+    fit_to_context,
+    fold_system,
+    supports_system,
+)
 from introspect.models.devices import resolve_device, resolve_dtype
 from introspect.models.sampling import Sampling
 from introspect.models.stops import StopStrings
@@ -45,21 +53,28 @@ class LocalModel:
         *,
         name: str | None = None,
         top_alternatives: int = 5,
+        weights_sha256: str | None = None,
+        chat_template: Path | None = None,
         batching: BatchSettings | None = BatchSettings(),
     ) -> None:
         from transformers import GenerationConfig
 
         from introspect.models.kv_batch import supports_batching
 
-        if getattr(tokenizer, "chat_template", None) is None:
-            raise ValueError("the tokenizer has no chat template")
+        self.name = name or str(getattr(model.config, "name_or_path", "") or type(model).__name__)
+        ensure_chat_template(tokenizer, self.name, chat_template)
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.name = name or str(getattr(model.config, "name_or_path", "") or type(model).__name__)
+        # Which weights produce this model's numbers: every turn records it beside the model's name
+        # (statistics' ``weights_hash``), and gate profiles are keyed on both.
+        self.weights_hash = weights_sha256 or ""
+        self.identity = self.name if not weights_sha256 else f"{self.name}@{weights_sha256[:12]}"
         self.top_alternatives = top_alternatives
         self.eos_token_ids = _eos_ids(model, tokenizer)
         pad = tokenizer.pad_token_id
         self.pad_token_id: int = int(pad) if pad is not None else self.eos_token_ids[0]
+        self.supports_system = supports_system(tokenizer)
+        self.context_length = _context_length(model, tokenizer)
         # generate() fills every knob left None from model.generation_config -- including logits
         # pre-processors (repetition penalty, suppressed tokens...) that would run *before* the stats
         # collector and distort the "raw" distribution. So generation starts from a clean config; the
@@ -85,22 +100,32 @@ class LocalModel:
         *,
         name: str | None = None,
         top_alternatives: int = 5,
+        gguf_file: str | None = None,
+        weights_sha256: str | None = None,
+        chat_template: Path | None = None,
         batching: BatchSettings | None = BatchSettings(),
     ) -> LocalModel:
-        """Load a local transformers directory (no hub downloads: ``local_files_only``)."""
+        """Load a local transformers directory, or ``gguf_file`` inside it (dequantised), with no hub
+        downloads (``local_files_only``). Device and dtype are checked before any weights load."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         device = resolve_device(device)
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        model: Any = AutoModelForCausalLM.from_pretrained(
-            str(path), dtype=resolve_dtype(dtype, device), local_files_only=True
-        )
+        torch_dtype = resolve_dtype(dtype, device)
+        if gguf_file is not None:
+            from introspect.models.gguf import load_gguf
+
+            model, tokenizer = load_gguf(Path(path), gguf_file, torch_dtype)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch_dtype, local_files_only=True)
         model = model.to(device)
         return cls(
             model,
             tokenizer,
             name=name or Path(path).name,
             top_alternatives=top_alternatives,
+            weights_sha256=weights_sha256,
+            chat_template=chat_template,
             batching=batching,
         )
 
@@ -108,10 +133,21 @@ class LocalModel:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def encode_prompt(self, messages: Sequence[Message]) -> list[int]:
-        """Token ids of the chat-formatted conversation, ending with the assistant prompt."""
+    def encode_prompt(self, messages: Sequence[Message], reserve: int = 0) -> list[int]:
+        """Token ids of the chat-formatted conversation, ending with the assistant prompt. System
+        text is folded into the first user message where the template has no system role; a
+        conversation longer than the context minus ``reserve`` loses its oldest attempts first."""
+        dicts = _as_dicts(messages)
+        if not self.supports_system:
+            dicts = fold_system(dicts)
+        if self.context_length is None:
+            return self._template_ids(dicts)
+        fitted, _ = fit_to_context(dicts, lambda m: len(self._template_ids(m)), self.context_length - reserve)
+        return self._template_ids(fitted)
+
+    def _template_ids(self, messages: list[dict[str, Any]]) -> list[int]:
         encoded: Any = self.tokenizer.apply_chat_template(
-            _as_dicts(messages), add_generation_prompt=True, tokenize=True, return_dict=True
+            messages, add_generation_prompt=True, tokenize=True, return_dict=True
         )
         return [int(i) for i in encoded["input_ids"]]
 
@@ -161,8 +197,10 @@ class LocalModel:
                 else {}
             ),
         )
+        waiting = time.perf_counter()
         with self._lock:
-            prompt = self.encode_prompt(messages)
+            lock_wait_ms = (time.perf_counter() - waiting) * 1000
+            prompt = self.encode_prompt(messages, reserve=max_new_tokens)
             input_ids = torch.tensor([prompt], device=self.device)
             collector = StatsCollector(top_k=self.top_alternatives)
             with torch.inference_mode(), _seeded(seed, self.device):
@@ -173,7 +211,7 @@ class LocalModel:
                     logits_processor=LogitsProcessorList([collector]),
                 )
             all_stats = collector.finalize(sequences, self.eos_token_ids)
-            generations = [self._generation(stats, len(prompt)) for stats in all_stats]
+            generations = [self._generation(stats, len(prompt), lock_wait_ms) for stats in all_stats]
         if not sample:
             generations = [dataclasses.replace(generations[0]) for _ in range(n)]
         return generations
@@ -188,7 +226,7 @@ class LocalModel:
     ) -> list[Generation]:
         assert self.batcher is not None
         with self._lock:
-            prompt = self.encode_prompt(messages)
+            prompt = self.encode_prompt(messages, reserve=max_new_tokens)
         rows = self.batcher.generate(
             prompt,
             copies=1 if sampling.greedy else n,
@@ -227,13 +265,15 @@ class LocalModel:
         if self.batcher is not None:
             with self._lock:
                 conversations = _per_response(messages, len(responses))
-                prompts = [self.encode_prompt(c) for c in conversations]
                 targets = [self._response_ids(r, add_eos) for r in responses]
+                pairs = zip(conversations, targets, strict=True)
+                prompts = [self.encode_prompt(c, reserve=len(t)) for c, t in pairs]
             return self.batcher.score(prompts, targets)
         with self._lock:
             conversations = _per_response(messages, len(responses))
-            prompts = [self.encode_prompt(c) for c in conversations]
             targets = [self._response_ids(r, add_eos) for r in responses]
+            pairs = zip(conversations, targets, strict=True)
+            prompts = [self.encode_prompt(c, reserve=len(t)) for c, t in pairs]
             out: list[TokenStats] = []
             for start in range(0, len(responses), batch_size):
                 end = start + batch_size
@@ -283,7 +323,7 @@ class LocalModel:
             out.append(self._with_text(stats))
         return out
 
-    def _generation(self, stats: TokenStats, prompt_tokens: int) -> Generation:
+    def _generation(self, stats: TokenStats, prompt_tokens: int, lock_wait_ms: float = 0.0) -> Generation:
         ids = [] if stats.token_ids is None else stats.token_ids.tolist()
         stopped = bool(ids) and ids[-1] in self.eos_token_ids
         text_ids = ids[:-1] if stopped else ids
@@ -295,6 +335,8 @@ class LocalModel:
             prompt_tokens=prompt_tokens,
             completion_tokens=len(ids),
             model=self.name,
+            weights_hash=self.weights_hash or None,
+            lock_wait_ms=lock_wait_ms,
         )
 
     def _with_text(self, stats: TokenStats) -> TokenStats:
@@ -312,9 +354,9 @@ class LocalModel:
 
 
 def _eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-    """End-of-turn ids: the tokenizer's EOS first (chat tokenizers set it to the end-of-turn token,
-    which ``add_eos`` appends), then the checkpoint's generation config and model config."""
-    ids: list[int] = []
+    """Stop ids: the chat template's end-of-turn token first (what ``add_eos`` appends), then the
+    tokenizer's EOS, the checkpoint's generation config and model config."""
+    ids: list[int] = list(end_of_turn_ids(tokenizer))
     for source in (tokenizer.eos_token_id, model.generation_config.eos_token_id, model.config.eos_token_id):
         for i in source if isinstance(source, list) else [source]:
             if i is not None and int(i) not in ids:
@@ -322,6 +364,16 @@ def _eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list
     if not ids:
         raise ValueError("the model has no EOS token")
     return ids
+
+
+def _context_length(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int | None:
+    """Tokens the model attends over: the config's position limit, else a real tokenizer limit."""
+    for key in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(model.config, key, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    limit = getattr(tokenizer, "model_max_length", None)
+    return limit if isinstance(limit, int) and 0 < limit < 10**7 else None
 
 
 def _as_dicts(messages: Sequence[Any]) -> list[dict[str, Any]]:

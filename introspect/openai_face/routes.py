@@ -3,7 +3,6 @@ chunks: turn progress in the ``introspect`` extension field, the final answer as
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -18,13 +17,12 @@ from introspect.api.deps import CallerDep, DispatcherDep, EngineDep, SessionFact
 from introspect.api.event_follow import open_follow
 from introspect.openai_face import service
 from introspect.openai_face.schemas import ChatCompletionRequest
+from introspect.openai_face.settle import SETTLED, error_response, settled
 from introspect.runner.graphs import GRAPHS
 from introspect.store.models import Job
 
 router = APIRouter(tags=["openai"])
 
-SETTLED = frozenset({"waiting_human", "succeeded", "failed", "cancelled"})
-POLL_SECONDS = (0.05, 0.1, 0.2, 0.25)
 COMPLETION_EXAMPLE = {
     "id": "chatcmpl-5d0c7f4a9b1e4c2d8e3f0a1b2c3d4e5f",
     "object": "chat.completion",
@@ -98,10 +96,10 @@ async def chat_completions(
     job_id = created.job.id
     if body.stream:
         return EventSourceResponse(_chunks(request, engine, factory, body, job_id), ping=15, sep="\n")
-    job = await _settled(request, factory, job_id)
+    job = await settled(request, factory, job_id)
     if job is None:
         return Response(status_code=499)
-    error = _error(job)
+    error = error_response(job)
     if error is not None:
         return error
     done = await run_in_threadpool(service.outcome, factory, job, body.top_logprobs, body.logprobs)
@@ -125,33 +123,6 @@ async def chat_completions(
         },
         headers={"Location": f"/v1/jobs/{job_id}"},
     )
-
-
-def _error(job: Job) -> JSONResponse | None:
-    """A run that produced no answer, as an OpenAI error body (the client raises it)."""
-    if job.status == "failed":
-        body = {
-            "message": f"the run failed: {job.error or 'unknown error'}",
-            "type": "run_failed",
-            "code": "run_failed",
-        }
-        return JSONResponse({"error": {**body, "param": None}, "detail": body["message"]}, status_code=502)
-    if job.status == "cancelled":
-        body = {"message": f"job {job.id} was cancelled", "type": "cancelled", "code": "cancelled"}
-        return JSONResponse({"error": {**body, "param": None}, "detail": body["message"]}, status_code=409)
-    return None
-
-
-async def _settled(request: Request, factory: Any, job_id: uuid.UUID) -> Job | None:
-    attempt = 0
-    while True:
-        job = await run_in_threadpool(service.load_job, factory, job_id)
-        if job.status in SETTLED:
-            return job
-        if await request.is_disconnected():
-            return None  # the job runs on: it is durable, and readable at /v1/jobs/{id}
-        await asyncio.sleep(POLL_SECONDS[min(attempt, len(POLL_SECONDS) - 1)])
-        attempt += 1
 
 
 def _chunk(
@@ -199,7 +170,7 @@ async def _chunks(
             await follow.close()
     if job is None:
         return  # the client left, or the job vanished
-    error = _error(job)
+    error = error_response(job)
     if error is not None:
         yield {"data": bytes(error.body).decode()}
         yield {"data": "[DONE]"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from introspect.prompting.template import (
     PROMPTS_DIR,
@@ -18,6 +19,7 @@ __all__ = [
     "PromptLibrary",
     "PromptTemplate",
     "default_library",
+    "library_with",
     "parse_template",
 ]
 
@@ -26,3 +28,9 @@ __all__ = [
 def default_library() -> PromptLibrary:
     """The repository's ``prompts/`` directory, loaded once per process."""
     return PromptLibrary()
+
+
+@lru_cache(maxsize=8)
+def library_with(overlays: tuple[Path, ...]) -> PromptLibrary:
+    """The built-in templates with ``overlays`` applied in order (loaded once per combination)."""
+    return PromptLibrary(PROMPTS_DIR, overlays) if overlays else default_library()

@@ -117,17 +117,22 @@ def parse_template(text: str, expected_name: str | None = None) -> PromptTemplat
 
 
 class PromptLibrary:
-    """All templates of one directory, validated eagerly on construction."""
+    """All templates of one directory, validated eagerly on construction. Each of ``overlays`` (a
+    model's own prompts, then the operator's ``INTROSPECT_PROMPTS_DIR``) replaces the templates of
+    the same name; a template it does not have keeps the built-in one."""
 
-    def __init__(self, directory: Path = PROMPTS_DIR) -> None:
+    def __init__(self, directory: Path = PROMPTS_DIR, overlays: tuple[Path, ...] = ()) -> None:
         self.directory = directory
         self._templates: dict[str, PromptTemplate] = {}
-        for path in sorted(directory.glob(f"*{SUFFIX}")):
-            try:
-                template = parse_template(path.read_text(encoding="utf-8"), expected_name=path.stem)
-            except PromptError as exc:
-                raise PromptError(f"{path}: {exc}") from exc
-            self._templates[template.name] = template
+        for folder in (directory, *overlays):
+            if folder != directory and not folder.is_dir():
+                raise PromptError(f"prompt directory {folder} does not exist")
+            for path in sorted(folder.glob(f"*{SUFFIX}")):
+                try:
+                    template = parse_template(path.read_text(encoding="utf-8"), expected_name=path.stem)
+                except PromptError as exc:
+                    raise PromptError(f"{path}: {exc}") from exc
+                self._templates[template.name] = template
 
     def __getitem__(self, name: str) -> PromptTemplate:
         try:

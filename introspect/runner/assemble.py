@@ -11,9 +11,9 @@ from introspect.critics import LlmCritic, VerifierFeedbackCritic
 from introspect.critics.base import Critic
 from introspect.gate.policy import GatePolicy
 from introspect.gate.predictor import CorrectnessPredictor
-from introspect.gate.profile import ProfileError
+from introspect.gate.profile import ProfileError, scorer_ref
 from introspect.gate.service import resolve_profile
-from introspect.prompting import PromptLibrary, default_library
+from introspect.prompting import PromptLibrary, default_library, library_with
 from introspect.retrieval import CorpusRetriever
 from introspect.runner.context import GraphContext, ModelProvider, Recorder
 from introspect.runner.deps import RunnerDeps
@@ -45,14 +45,18 @@ def make_retriever(spec: JobSpec, deps: RunnerDeps) -> BaseRetriever | None:
     )
 
 
+def prompt_library(deps: RunnerDeps) -> PromptLibrary:
+    """Built-in templates, then the local model's own (the demo model's RISE format), then the
+    operator's prompt directory: each replaces the templates of the same name."""
+    own = getattr(deps.models, "prompt_overrides", None)
+    overlays = [p for p in (own() if callable(own) else None, deps.settings.prompts_dir) if p is not None]
+    return library_with(tuple(overlays)) if overlays else default_library()
+
+
 def scorer_identity(models: ModelProvider) -> tuple[str, str] | None:
-    """(name, weights hash) of the model whose logits the gate reads; None without a named scorer."""
+    """(name, weights sha256) of the model whose logits the gate reads; None without a named scorer."""
     scorer = models.scorer()
-    name = getattr(scorer, "name", None) if scorer is not None else None
-    if not isinstance(name, str) or not name:
-        return None
-    weights = getattr(scorer, "weights_hash", None)
-    return name, weights if isinstance(weights, str) else ""
+    return None if scorer is None else scorer_ref(scorer)
 
 
 def gate_setup(spec: JobSpec, deps: RunnerDeps) -> GateSetup:
@@ -78,7 +82,7 @@ def build_context(spec: JobSpec, deps: RunnerDeps, recorder: Recorder) -> GraphC
     if spec.verifier is not None:
         scorer = deps.models.scorer() if spec.verifier.entry.needs_scorer else None
         verifier = build_verifier(spec.verifier, scorer=scorer)
-    prompts = deps.prompts or default_library()
+    prompts = deps.prompts or prompt_library(deps)
     policy, predictor, profile = gate_setup(spec, deps)
     return GraphContext(
         models=deps.models,

@@ -157,13 +157,19 @@ _CONTINUE = object()
 
 
 def _first_input(snapshot: Any, spec: JobSpec, resume_value: Any) -> Any:
-    """What to invoke the graph with, from its thread's last checkpoint; None: nothing to run."""
+    """What to invoke the graph with, from its thread's last checkpoint; None: nothing to run.
+
+    Whenever the thread has a checkpoint the run continues from it (``invoke(None)``), even when
+    ``snapshot.next`` is empty: ``get_state`` leaves out a task whose writes were saved, so a crash
+    between a node's ``put_writes`` and the next checkpoint shows no next task and no result. The
+    initial input is for a thread without any checkpoint only: given to an existing thread it would
+    start the task again at turn 0 and redo every finished turn."""
     if snapshot.interrupts:
         return None if resume_value is None else Command(resume=resume_value)
-    if snapshot.next:
-        return _CONTINUE  # a crashed or handed-back run: continue from the last checkpoint
-    if snapshot.values.get("result") is not None:
+    if snapshot.values.get("result") is not None and not snapshot.next:
         return None  # finished before a crash; only the job row was not updated
+    if snapshot.created_at is not None:
+        return _CONTINUE  # a crashed or handed-back run: continue from the last checkpoint
     return initial_input(spec)
 
 

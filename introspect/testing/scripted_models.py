@@ -125,6 +125,15 @@ class ScriptedProvider:
     def scorer(self) -> None:
         return None
 
+    def prompt_overrides(self) -> Path:
+        """RISE's conversation format (the demo model's prompts): the scripted model counts its
+        earlier attempts as the assistant messages of the conversation it is sent."""
+        from introspect.models.catalog import CATALOG
+
+        prompts = CATALOG["demo"].prompts
+        assert prompts is not None
+        return prompts
+
 
 def read_call_log(path: Path) -> list[dict[str, Any]]:
     if not path.exists():

@@ -13,7 +13,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from introspect.verifiers.base import VerificationResult, VerificationTask
-from introspect.verifiers.sandbox import SandboxLimits, run_python
+from introspect.verifiers.sandbox import CheckSandbox, SandboxLimits, run_python
+
+# Per check. RLIMIT_AS counts address space, not resident memory; 512 MB is ample for a check of an
+# answer, and a worker's checks together stay within ``python_check_memory_budget_mb``.
+MAX_CHECK_MEMORY_MB = 512
 
 
 class PythonOptions(BaseModel):
@@ -22,7 +26,7 @@ class PythonOptions(BaseModel):
     code: str = Field(min_length=1, max_length=50_000)
     function: str = Field(default="check", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     timeout_s: float = Field(default=5.0, gt=0, le=60)
-    memory_mb: int = Field(default=256, ge=32, le=4096)
+    memory_mb: int = Field(default=256, ge=32, le=MAX_CHECK_MEMORY_MB)
 
     @field_validator("code")
     @classmethod
@@ -55,15 +59,17 @@ class PythonVerifier:
     name = "python"
     needs_reference = False
 
-    def __init__(self, options: PythonOptions) -> None:
+    def __init__(self, options: PythonOptions, sandbox: CheckSandbox | None = None) -> None:
         self.options = options
+        self.sandbox = sandbox
         self.limits = SandboxLimits(timeout_s=options.timeout_s, memory_mb=options.memory_mb)
 
     def extract(self, output: str) -> str:
         return output.strip()
 
     def verify(self, output: str, task: VerificationTask) -> VerificationResult:
-        outcome = run_python(self.options.code, self.options.function, [output, task.reference], self.limits)
+        args = [output, task.reference]
+        outcome = run_python(self.options.code, self.options.function, args, self.limits, self.sandbox)
         details: dict[str, Any] = {"status": outcome.status, "isolation": outcome.isolation}
         if outcome.printed:
             details["printed"] = outcome.printed

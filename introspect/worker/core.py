@@ -14,7 +14,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -69,6 +69,10 @@ class WorkerCore:
         self.leases = LeaseKeeper(factory, lease_seconds, heartbeat_seconds)
         self.watch = JobWatch(factory, self.leases)
         self._in_flight: dict[uuid.UUID, Future[None]] = {}
+        # Offered jobs not yet taken by a job thread. A job recovered from a dead worker (found by the
+        # sweeper) is taken before fresh ones: it has waited a lease already, and was running.
+        self._recovered: deque[uuid.UUID] = deque()
+        self._fresh: deque[uuid.UUID] = deque()
         # Wake ids already accepted (newest last): the same wake-up comes from the wake list and
         # from arq, and the second must cost nothing. Bounded: a duplicate arrives within seconds.
         self._accepted_wakeups: OrderedDict[str, None] = OrderedDict()
@@ -101,28 +105,52 @@ class WorkerCore:
             with contextlib.suppress(Exception):  # already logged by the job thread
                 future.result(timeout=timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            left = list(self._in_flight.values())
+        for future in left:
+            future.cancel()  # offered, never taken: nothing ran (its callback takes the lock)
         self.leases.stop()
 
     # work intake ---------------------------------------------------------------------------------
-    def submit(self, job_id: uuid.UUID, wake_id: str | None = None) -> Future[None] | None:
+    def submit(
+        self, job_id: uuid.UUID, wake_id: str | None = None, *, recovered: bool = False
+    ) -> Future[None] | None:
         """Offer a job; returns the future of its run (the running one if it runs here already), or
-        None when stopping, full, or ``wake_id`` -- one dispatch of the job -- was accepted before."""
+        None when stopping, full, or ``wake_id`` -- one dispatch of the job -- was accepted before.
+        ``recovered``: a job whose worker died; it goes ahead of every fresh job waiting here (and
+        past the cap on waiting work: it is claimed by whichever worker gets to it first)."""
         with self._lock:
             if self.stopping.is_set():
                 return None
             existing = self._in_flight.get(job_id)
             if existing is not None or wake_id in self._accepted_wakeups:
                 return existing
-            if len(self._in_flight) >= self._concurrency * 4:
+            if not recovered and len(self._in_flight) >= self._concurrency * 4:
                 return None  # the poll will offer it again; don't hoard work other workers could do
-            future = self._pool.submit(self._process, job_id)
+            future: Future[None] = Future()
             self._in_flight[job_id] = future
+            (self._recovered if recovered else self._fresh).append(job_id)
             if wake_id is not None:
                 self._accepted_wakeups[wake_id] = None
                 if len(self._accepted_wakeups) > _REMEMBERED_WAKEUPS:
                     self._accepted_wakeups.popitem(last=False)
         future.add_done_callback(lambda _f: self._forget(job_id))
+        self._pool.submit(self._run_next)  # one pool task per offered job
         return future
+
+    def _run_next(self) -> None:
+        """A job thread's turn: the oldest recovered job if any, else the oldest fresh one."""
+        with self._lock:
+            job_id = self._recovered.popleft() if self._recovered else self._fresh.popleft()
+            future = self._in_flight[job_id]
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            self._process(job_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(None)
 
     def has_capacity(self) -> bool:
         """Fewer jobs here than threads to run them: taking one more would not make it wait."""
@@ -159,7 +187,7 @@ class WorkerCore:
                         _log_status(session, job_id, "failed", error=message)
                 log.warning("job %s failed after %s attempts", job_id, attempts)
             else:
-                self.submit(job_id)
+                self.submit(job_id, recovered=True)
 
     def _loop(self, interval: float, action: Callable[[], None]) -> None:
         while not self.stopping.wait(interval):

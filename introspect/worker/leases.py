@@ -79,16 +79,24 @@ class LeaseKeeper:
             try:
                 with transaction(self._factory) as session:
                     ok = renew_lease(session, lease, self._lease_seconds)
-                    # The finish node settles a job before its run returns and drops the lease: a
-                    # renewal in between finds the job settled under this very lease, not lost.
+                    # A renewal between the job's settling and its run's return finds the job
+                    # settled under this very lease: not lost.
                     settled = not ok and settled_under(session, lease)
             except Exception:  # a DB blip: try again next beat, the lease has slack
                 log.warning("lease renewal for job %s failed; will retry", lease.job_id, exc_info=True)
                 continue
+            if settled:
+                # The finish node settles the job before its last checkpoint is written and the run
+                # drops the lease: keep it held (the run drops it), no longer certain, so that the
+                # final checkpoint goes ahead after comparing lease versions in the database.
+                with self._lock:
+                    if lease in self._held:
+                        self._held[lease] = 0.0
+                continue
             if not ok:
                 with self._lock:
                     still_held = self._held.pop(lease, None) is not None
-                if still_held and not settled:
+                if still_held:
                     log.warning("lease on job %s (version %s) was lost", lease.job_id, lease.version)
                 continue
             with self._lock:

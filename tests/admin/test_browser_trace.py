@@ -4,6 +4,7 @@ scale, and the label queue works from the keyboard. Screenshots of the new pages
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from introspect.testing.live_server import live_server
 from tests.admin.browser import Session as Browser
 from tests.admin.browser import chromium_session, log_in
 from tests.admin.conftest import BOOTSTRAP_KEY
-from tests.admin.seed import seed_story
+from tests.admin.seed import seed_revision, seed_story
 from tests.admin.seed_cases import FAILURE, seed_answer, seed_best_of_n, seed_failed_job
 
 pytestmark = pytest.mark.browser
@@ -64,14 +65,16 @@ def _clean(s: Browser) -> None:
 
 
 def _doc_shot(s: Browser, name: str, *, selector: str | None = None, full_page: bool = False) -> None:
-    """A screenshot for the README (docs/), also kept with the test artifacts."""
+    """A screenshot kept with the test artifacts; with INTROSPECT_DOC_SCREENSHOTS=1 it also replaces
+    the README's copy in docs/ (off by default, so a test run leaves the work tree clean)."""
     if selector:
         path = s.screenshot(name, full_page=False)
         s.page.locator(selector).first.screenshot(path=str(path))
     else:
         path = s.screenshot(name, full_page=full_page)
-    DOCS.mkdir(exist_ok=True)
-    shutil.copyfile(path, DOCS / f"admin-{name}.png")
+    if os.environ.get("INTROSPECT_DOC_SCREENSHOTS") == "1":
+        DOCS.mkdir(exist_ok=True)
+        shutil.copyfile(path, DOCS / f"admin-{name}.png")
 
 
 def test_every_page_fits_desktop_and_phone_widths(live: Live) -> None:
@@ -109,6 +112,8 @@ def test_every_page_fits_desktop_and_phone_widths(live: Live) -> None:
         s.goto(f"/admin/trajectories/{story.trajectory_id}")
         _doc_shot(s, "phone-trajectory")
         s.page.set_viewport_size(DESKTOP)
+        s.goto(f"/admin/trajectories/{story.trajectory_id}")
+        _doc_shot(s, "trajectory")
         s.goto(f"/admin/trajectories/{bon}")
         _doc_shot(s, "best-of-n", selector="#candidates")
         s.goto(f"/admin/compare?a={story.trajectory_id}&b={unsure}")
@@ -280,3 +285,36 @@ def test_unknown_ids_are_404_pages_not_errors(live: Live) -> None:
         errors = s.page.locator(".error").all_inner_texts()
         assert "a: not a trajectory id" in errors and "b: no trajectory has that id" in errors
         assert s.external == [] and s.dialogs == [] and s.violations() == []
+
+
+def test_dashboard_rise_figures_and_calibration_render(live: Live) -> None:
+    for i in range(4):
+        seed_revision(live.factory, prompt=f"Revised {i}: 17 + 25?")  # wrong at turn 1, right at turn 2
+    for i in range(5):
+        right = i < 3
+        seed_answer(
+            live.factory, prompt=f"Batch a {i}", answer="a b c", success=right, model="smollm2-135m",
+            entropies=[0.05, 0.1, 0.2] if right else [0.8, 1.4, 1.9], batch="gsm8k-a",
+        )  # fmt: skip
+    seed_answer(live.factory, prompt="Batch b", answer="a b", success=True, batch="gsm8k-b")
+    with chromium_session(live.origin) as s:
+        log_in(s, BOOTSTRAP_KEY)
+        s.page.set_viewport_size(DESKTOP)
+        s.goto("/admin/dashboard")
+        models = s.page.locator("#rise-models tbody tr")
+        assert models.count() == 3  # all, demo-llama, smollm2-135m
+        demo = s.page.locator("#rise-models tbody tr", has_text="demo-llama").locator("td").all_inner_texts()
+        # Four tasks wrong at turn 1 and right at turn 2 (plus one right at once), solved ones stay solved.
+        assert demo[:5] == ["demo-llama", "5", "20.0%", "100.0%", "100.0%"]
+        assert demo[7] == "20.0% → 100.0%" and demo[8] == "100.0%"
+        assert (
+            s.page.locator("svg.accuracy").count() == 2
+            and s.page.locator("svg.accuracy polyline").count() >= 3
+        )
+        s.page.locator("#rise").scroll_into_view_if_needed()
+        _doc_shot(s, "dashboard-rise", selector="#rise")
+        s.goto("/admin/calibration?model=smollm2-135m")
+        assert s.page.locator("#model-detail").inner_text() == "smollm2-135m"
+        assert s.page.locator("svg.roc").count() >= 5 and s.page.locator("svg.reliability").count() >= 5
+        _doc_shot(s, "calibration")
+        _clean(s)

@@ -113,3 +113,38 @@ def test_markdown_has_no_raw_html_and_no_dangerous_links() -> None:
     assert "<script" not in html and "javascript:" not in html.replace("[x](javascript:", "")
     assert "<img" not in html and "evil.example" not in html
     assert str(render_markdown("[ok](https://example.org)")).count('rel="noopener noreferrer nofollow"') == 1
+
+
+def test_waterfall_places_model_calls_before_the_rest_of_each_interval() -> None:
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from introspect.admin.views.waterfall import build_waterfall
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    job = SimpleNamespace(created_at=t0 - timedelta(milliseconds=100))
+    traj = SimpleNamespace(created_at=t0, finished_at=t0 + timedelta(milliseconds=2600))
+    turns = [
+        SimpleNamespace(
+            index=0, phase="generate", model="m", latency_ms=1000.0, created_at=t0 + timedelta(seconds=1.5)
+        ),
+        # The critic's call is written with the attempt it judged (one record_turns batch).
+        SimpleNamespace(
+            index=1, phase="critique", model="c", latency_ms=200.0, created_at=t0 + timedelta(seconds=1.5)
+        ),
+        SimpleNamespace(
+            index=2, phase="revise", model="m", latency_ms=800.0, created_at=t0 + timedelta(seconds=2.5)
+        ),
+    ]
+    w = build_waterfall(traj, job, turns)  # type: ignore[arg-type]
+    steps = [(s.label, s.kind, round(s.start_ms), round(s.duration_ms)) for s in w.steps]
+    assert steps == [
+        ("queued → started", "wait", 0, 100),
+        ("#0 generate · m", "model", 100, 1000),
+        ("#1 critique · c", "model", 1100, 200),
+        ("#0, 1 setup · score · verify · gate · write", "other", 1300, 300),
+        ("#2 revise · m", "model", 1600, 800),
+        ("#2 score · verify · gate · write", "other", 2400, 200),
+        ("finish (rewards, settle)", "finish", 2600, 100),
+    ]
+    assert round(w.model_ms) == 2000 and round(w.other_ms) == 500 and round(w.total_ms) == 2700

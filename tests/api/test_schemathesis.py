@@ -32,11 +32,14 @@ MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
 
 def _waits_for_the_run(operation: Any) -> bool:
-    """Operations that answer once the job settled (runs.wait/stream/join, chat completions, a job's
-    event stream): in queue mode no worker runs here, so they are fuzzed against the embedded worker
-    instead."""
+    """Operations that answer once the job settled (runs wait/stream/join, chat completions and
+    responses, a job's event stream): in queue mode no worker runs here, so they are fuzzed against
+    the embedded worker."""
     path = operation.path
-    return path.endswith(("/wait", "/stream", "/join", "/events")) or path == "/v1/chat/completions"
+    return path.endswith(("/wait", "/stream", "/join", "/events")) or path in (
+        "/v1/chat/completions",
+        "/v1/responses",
+    )
 
 
 class StreamGuard:

@@ -1,4 +1,4 @@
-"""``introspect run``: embedded defaults (fresh SQLite, the demo model), a table or the JSON resource."""
+"""``introspect run``: embedded defaults (fresh SQLite) on the demo model, a table or the JSON resource."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from introspect.runner import trajectory_schema
 @pytest.fixture
 def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh data directory: no database yet, so the command must create and migrate it."""
-    for name in ("INTROSPECT_DATABASE_URL", "INTROSPECT_MODEL_PATH", "INTROSPECT_REDIS_URL"):
+    for name in ("INTROSPECT_DATABASE_URL", "INTROSPECT_REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("INTROSPECT_MODEL_PATH", "demo")  # its reference task; the default is SmolLM2
     monkeypatch.setenv("INTROSPECT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COLUMNS", "240")  # one table row per turn, nothing folded
     get_settings.cache_clear()
@@ -49,7 +50,9 @@ def test_run_json_matches_the_trajectory_schema(embedded: Path) -> None:
     assert data["stop_reason"] in ("verified", "max_turns") and 1 <= len(data["turns"]) <= 3
     for turn in data["turns"]:
         assert isinstance(turn["stats"]["mean_self_certainty"], float)
-        assert set(turn["decision"]) == {"action", "reason", "inputs", "thresholds"}
+        # ``profile``: the seeded catalog gate profile of the demo model that set the thresholds.
+        assert set(turn["decision"]) == {"action", "reason", "inputs", "thresholds", "profile"}
+        assert turn["decision"]["profile"]["model"] == "demo"
     assert data["turns"][-1]["decision"]["action"] == "stop"
 
 

@@ -17,6 +17,7 @@ from tests.faces.conftest import ALWAYS_WRONG, HUMAN, RIGHT_SECOND, SLOW, TASK, 
 def test_sync_client_searches_waits_streams_and_shares_the_job(db_url: str) -> None:
     with serving(db_url, RIGHT_SECOND) as origin:
         client = get_sync_client(url=origin, api_key=None)
+        assert httpx.get(f"{origin}/info").json()["flags"]["assistants"] is True
         assistants = client.assistants.search()
         assert {a["graph_id"] for a in assistants} == {"self_critique", "best_of_n"}
         by_uuid = client.assistants.get(assistants[0]["assistant_id"])

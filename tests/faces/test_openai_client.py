@@ -171,3 +171,22 @@ def test_logprobs_of_the_final_answer(sqlite_url: str) -> None:
             model="introspect/self_critique", messages=QUESTION, extra_headers=key
         )  # type: ignore[arg-type]
         assert _extension(one)["job_id"] == _extension(two)["job_id"]
+
+
+def test_responses_api(sqlite_url: str) -> None:
+    with serving(sqlite_url, RIGHT_SECOND) as origin:
+        client = openai.OpenAI(base_url=f"{origin}/v1", api_key="none")
+        response = client.responses.create(
+            model="introspect/self_critique",
+            input="What is 17 + 25?",
+            instructions="Answer with a number.",
+            extra_body=EXTRA,
+        )
+        assert response.output_text == "The answer is 42." and response.status == "completed"
+        assert response.usage is not None and response.usage.total_tokens > 0
+        ext = _extension(response)
+        assert ext["success"] is True and ext["turns"] >= 2
+        messages = httpx.get(f"{origin}/v1/jobs/{ext['job_id']}").json()["input"]["messages"]
+        assert messages[0] == {"role": "system", "content": "Answer with a number."}
+        with pytest.raises(openai.UnprocessableEntityError):
+            client.responses.create(model="introspect/self_critique", input="hi", stream=True)

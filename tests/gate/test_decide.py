@@ -29,6 +29,15 @@ def verdict(features: GateFeatures, policy: GatePolicy = POLICY) -> tuple[str, s
         ({"critique_verdict": "incorrect"}, ("revise", "critic_rejected")),
         ({"stats": DOUBTFUL}, ("revise", "low_confidence")),
         ({"stats": None, "critique_verdict": "correct"}, ("stop", "critic_approved")),
+        # A critic's approval stops the loop even when the logits are not confident (issue 17).
+        ({"stats": DOUBTFUL, "critique_verdict": "correct"}, ("stop", "critic_approved")),
+        ({"stats": SCATTERED, "critique_verdict": "correct"}, ("stop", "critic_approved")),
+        # An echo is never accepted, whatever else says yes; budgets still end the loop.
+        ({"phase": "revise", "echo": "feedback"}, ("revise", "echo_feedback")),
+        ({"phase": "revise", "echo": "feedback", "verified": True}, ("revise", "echo_feedback")),
+        ({"phase": "revise", "echo": "repeat", "critique_verdict": "correct"}, ("revise", "echo_repeat")),
+        ({"phase": "revise", "echo": "feedback", "stats": None}, ("revise", "echo_feedback")),
+        ({"phase": "revise", "echo": "feedback", "attempt": 5}, ("stop", "max_turns")),
         ({"stats": None}, ("stop", "unverifiable")),
         ({"stats": None, "critique_verdict": "unknown"}, ("stop", "unverifiable")),
         ({"verified": False}, ("revise", "verifier_rejected")),

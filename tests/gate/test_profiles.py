@@ -70,6 +70,24 @@ def test_calibrate_stores_versions_with_one_active(session_factory: sessionmaker
         assert resolve_profile(session, "nobody") is None
 
 
+def test_turns_named_with_a_weights_prefix_match_their_full_hash(
+    session_factory: sessionmaker[Session],
+) -> None:
+    full = "abcdef123456" + "0" * 52
+    store_history(session_factory, "m2@abcdef123456", 60)
+    store_history(session_factory, "m2@ffffff000000", 60, seed=4)  # other weights of the same name
+    settings = CalibrationSettings(target_precision=0.8)
+    with transaction(session_factory) as session:
+        mine = calibrate_model(session, "m2", weights_hash=full, settings=settings)
+        anything = calibrate_model(session, "m2", settings=settings)
+    assert mine.profile.figures["n"] == 120 and anything.profile.figures["n"] == 240
+    with transaction(session_factory) as session:
+        found = resolve_profile(session, "m2", full)
+        assert found is not None and found.weights_hash == full
+        other = resolve_profile(session, "m2", "ffffff000000" + "1" * 52)
+        assert other is not None and other.weights_hash == ""  # falls back to the unpinned profile
+
+
 def test_short_history_and_missed_targets_store_nothing(session_factory: sessionmaker[Session]) -> None:
     store_history(session_factory, "m1", 5)
     with transaction(session_factory) as session, pytest.raises(NotEnoughDataError, match=r"n=10 "):
@@ -133,3 +151,21 @@ def test_a_job_uses_its_scorer_models_active_profile(harness: Harness) -> None:
     override = _run(harness, {"gate": {"stop_on_confidence": True}})
     assert actions(override) == [("generate", "stop", "confident")]
     assert actions(_run(harness, {"gate_profile": False})) == [("generate", "stop", "confident")]
+
+
+def test_a_profiles_predictor_scores_each_attempt(harness: Harness) -> None:
+    from introspect.gate.predictor import fit_predictor
+    from tests.graphs.fakes import stats
+
+    rows = [stats(certainty=10 + i % 5, nll=0.01 * i) for i in range(40)]
+    predictor = fit_predictor(rows, [i < 20 for i in range(40)])  # low NLL: right
+    with transaction(harness.session_factory) as session:
+        policy = {"min_self_certainty": 0.0, "max_mean_nll": None, "min_predicted_correct": 0.5}
+        gate_profiles.save_profile(session, GateProfile(model_name="m1", policy=policy, predictor=predictor))
+    resource = _run(harness, {})
+    turn = resource["turns"][0]
+    p = predictor.predict(CONFIDENT)
+    assert p is not None and p > 0.5
+    assert turn["stats"]["p_correct"] == pytest.approx(p, abs=1e-6)
+    assert turn["decision"]["inputs"]["predicted_correct"] == pytest.approx(p)
+    assert actions(resource) == [("generate", "stop", "confident")]

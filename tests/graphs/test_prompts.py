@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from introspect.models.catalog import CATALOG
 from introspect.prompting import PROMPTS_DIR, PromptError, PromptLibrary, default_library, parse_template
 
+DEMO_PROMPTS = CATALOG["demo"].prompts or Path()
 GOOD = '+++\nname = "hello"\nversion = 2\nvariables = ["who"]\n+++\nHello {{ who }}!\n'
 
 
@@ -33,11 +35,36 @@ def test_render() -> None:
         template.render(who="x", extra=1)
 
 
-def test_revise_template_shows_passages_then_feedback() -> None:
-    revise = default_library()["revise"]
+def test_demo_revise_template_shows_passages_then_feedback() -> None:
+    """The demo model's own revise template (RISE's conversation format, which it was trained on)."""
+    revise = PromptLibrary(PROMPTS_DIR, (DEMO_PROMPTS,))["revise"]
     assert revise.render(feedback="Try again.", passages=[]) == "Try again."
     text = revise.render(feedback="Try again.", passages=[{"title": "T", "content": "C"}, {"content": "D"}])
     assert text == "Passages that may help:\n[1] T: C\n[2] D\n\nTry again."
+
+
+def test_fresh_revise_template_restates_the_task_with_earlier_attempts() -> None:
+    revise = default_library()["revise"]
+    text = revise.render(
+        question="What is 2 + 3?",
+        attempts=[{"answer": "6", "feedback": "The answer is incorrect."}, {"answer": "7", "feedback": ""}],
+        passages=[],
+    )
+    assert text.startswith("What is 2 + 3?")
+    assert "A previous answer was: 6\nThe answer is incorrect." in text
+    assert "A previous answer was: 7\n\nAnswer the question above again" in text
+    assert text.endswith("from the start, in full.")
+
+
+def test_an_overlay_directory_replaces_templates_by_name(tmp_path: Path) -> None:
+    (tmp_path / "generate.prompt").write_text(
+        '+++\nname = "generate"\nversion = 7\nvariables = ["question"]\n+++\nQ: {{ question }}\n'
+    )
+    library = PromptLibrary(PROMPTS_DIR, (tmp_path,))
+    assert library["generate"].version == 7 and library["generate"].render(question="x") == "Q: x"
+    assert library["judge"] == default_library()["judge"]
+    with pytest.raises(PromptError, match="does not exist"):
+        PromptLibrary(PROMPTS_DIR, (tmp_path / "missing",))
 
 
 @pytest.mark.parametrize(

@@ -63,12 +63,16 @@ def test_revise_then_stop(harness: Harness) -> None:
     critique = first["critiques"][0]
     assert critique["verdict"] == "incorrect" and critique["critic"] == "verifier_feedback"
     assert critique["feedback"] == f"{RISE_FEEDBACK} The numeric verifier rejected 41."
-    # RISE: the revision sees the question, its earlier attempt and the feedback, in that order.
-    assert [m["role"] for m in second["messages"]] == ["user", "assistant", "user"]
-    assert second["messages"][1]["content"] == first["output"]
-    assert second["messages"][2]["content"] == critique["feedback"]
+    # A fresh revision: one user message with the task again, the earlier attempt and its review
+    # (without RISE's "Please try again", which small instruct models echo back).
+    assert [m["role"] for m in second["messages"]] == ["user"]
+    assert second["messages"][0]["content"] == (
+        "What is 40 plus 2?\n\nA previous answer was: 40 + 2 = 41. The answer is 41.\n"
+        "That answer is wrong. The numeric verifier rejected 41.\n\n"
+        "Answer the question above again, from the start, in full."
+    )
     assert second["prompt_template"] == "revise" and second["attempt"] == 2
-    assert "42" not in second["messages"][2]["content"]  # feedback never leaks the reference
+    assert "42" not in second["messages"][0]["content"]  # feedback never leaks the reference
     assert [(r["kind"], r["value"]) for t in resource["turns"] for r in t["rewards"]] == [
         ("attempt", 0.0),
         ("attempt", 1.0),
@@ -105,7 +109,7 @@ def test_retrieve_then_stop(harness: Harness) -> None:
     revise = resource["turns"][2]
     assert revise["retrieved"] == retrieved
     assert "Mount Everest is 8849 metres tall." in revise["messages"][-1]["content"]
-    assert revise["messages"][-1]["content"].endswith(f"{RISE_FEEDBACK} The numeric verifier rejected 8000.")
+    assert "That answer is wrong. The numeric verifier rejected 8000." in revise["messages"][-1]["content"]
     assert resource["turns"][0]["decision"]["inputs"]["regime"] == "unsure"
 
 
@@ -122,7 +126,7 @@ def test_escalate_to_model(harness: Harness) -> None:
     ]
     escalated = resource["turns"][1]
     assert escalated["model"] == "strong" and escalated["stats"] is None  # no local scorer in this test
-    assert escalated["messages"][-1]["content"].startswith(RISE_FEEDBACK)
+    assert escalated["messages"][-1]["content"].startswith(NUMERIC["prompt"])
     assert resource["models"] == ["local", "strong"]
     assert len(local.calls) == 1 and len(strong.calls) == 1
 
@@ -173,7 +177,9 @@ def test_turn_budget_exhausted(harness: Harness) -> None:
         ("revise", "stop", "max_turns"),
     ]
     assert resource["success"] is False and resource["rewards"][0]["value"] == 0.0
-    assert resource["answer"] == "The answer is 3." and resource["stop_reason"] == "max_turns"
+    # Every attempt was rejected and none agrees with another: the final answer is the first attempt,
+    # not the last (a revision is no evidence of improvement).
+    assert resource["answer"] == "The answer is 1." and resource["stop_reason"] == "max_turns"
     # The budget comes from the job's config and is stored with every decision.
     assert {t["decision"]["thresholds"]["max_turns"] for t in resource["turns"]} == {3}
     assert len(local.calls) == 3

@@ -205,3 +205,31 @@ def test_bad_requests_and_failing_steps_fail_only_their_requests(
             batched.generate(_messages(QUESTIONS[0]), max_new_tokens=5)
     [gen] = batched.generate(_messages(QUESTIONS[0]), max_new_tokens=5)  # the scheduler is fine
     assert gen.completion_tokens == 5 or gen.finish_reason == "stop"
+
+
+@pytest.mark.real_model
+def test_smollm2_batched_requests_equal_the_same_requests_alone() -> None:
+    """The default real model (30 layers, grouped-query attention, 49k vocabulary): mixed prompt
+    lengths and temperatures decoded together give each request's own answer and statistics."""
+    from tests.models.real_model import real_model_dir
+
+    model = LocalModel.from_pretrained(
+        real_model_dir(), device="cpu", dtype="float32", batching=BatchSettings(max_wait_s=0.5)
+    )
+    specs: list[dict[str, Any]] = [
+        {"temperature": 0.0, "max_new_tokens": 6},
+        {"temperature": 0.9, "seed": 7, "n": 2, "max_new_tokens": 10},
+        {"temperature": 0.0, "max_new_tokens": 10},
+    ]
+    calls = [
+        lambda q=q, s=s: model.generate(_messages(q), **s) for q, s in zip(QUESTIONS[1:], specs, strict=True)
+    ]
+    alone = [call() for call in calls]
+    assert model.batcher is not None
+    together = _together(calls)
+    assert model.batcher.max_rows == 4
+    for one, many in zip(alone, together, strict=True):
+        assert not isinstance(many, Exception), many
+        for a, b in zip(one, many, strict=True):
+            assert a.text == b.text
+            _assert_same(a.stats, b.stats)

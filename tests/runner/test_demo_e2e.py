@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from introspect.config import Settings
 from introspect.critics import CritiqueInput, VerifierFeedbackCritic
+from introspect.models.catalog import CATALOG
 from introspect.models.demo import is_correct, make_problems
-from introspect.prompting import default_library
+from introspect.prompting import library_with
 from introspect.runner import default_model_provider
 from introspect.runner.graphs import load_by_reference
 from introspect.runner.models import DefaultModelProvider
@@ -27,7 +29,7 @@ TURNS = 3
 
 @lru_cache(maxsize=1)
 def provider() -> DefaultModelProvider:
-    return default_model_provider(Settings(model_path=None))
+    return default_model_provider(Settings(model_path="demo"))
 
 
 def rise_trace(problem: Any, turns: int) -> list[str]:
@@ -37,7 +39,8 @@ def rise_trace(problem: Any, turns: int) -> list[str]:
     verifier, critic, revise = (
         build_verifier("numeric"),
         VerifierFeedbackCritic(),
-        default_library()["revise"],
+        # The demo model's own revise template: RISE's conversation format, which it was trained on.
+        library_with((CATALOG["demo"].prompts or Path(),))["revise"],
     )
     task = VerificationTask(prompt=problem.question, reference=str(problem.answer))
     messages: list[dict[str, str]] = [{"role": "user", "content": problem.question}]
@@ -86,7 +89,7 @@ def pg_harness(pg_url: str) -> Iterator[Harness]:
 
 def test_wrong_first_answers_get_revised(pg_harness: Harness) -> None:
     harness = pg_harness
-    deps = harness.deps(provider(), settings=Settings(model_path=None))  # type: ignore[arg-type]
+    deps = harness.deps(provider(), settings=Settings(model_path="demo"))  # type: ignore[arg-type]
     for problem in wrong_first():
         task = {"prompt": problem.question, "reference": str(problem.answer), "verifier": "numeric"}
         outcome = harness.run("self_critique", task, {"max_tokens": MAX_TOKENS, "max_turns": TURNS}, deps)

@@ -13,7 +13,8 @@ import pytest
 
 from introspect.critics import RISE_FEEDBACK, CritiqueInput, VerifierFeedbackCritic
 from introspect.verifiers import VerificationResult, VerificationTask, build_verifier
-from introspect.verifiers.sandbox import STARTUP_GRACE_S, network_namespace_prefix
+from introspect.verifiers.isolation import probe
+from introspect.verifiers.sandbox import STARTUP_GRACE_S
 
 TASK = VerificationTask(prompt="Write a palindrome.", reference="level")
 
@@ -84,13 +85,12 @@ def test_network_is_unreachable(listener: int) -> None:
         assert "not allowed" in result.message, (code, result.message)
 
 
-def test_network_namespace_alone_blocks_the_network(listener: int) -> None:
-    """Defence in depth: even without the audit hook, a check in the namespace cannot connect."""
-    prefix = network_namespace_prefix()
-    if not prefix:
-        pytest.skip("this kernel does not allow unprivileged network namespaces")
+def test_bubblewrap_alone_blocks_the_network(listener: int) -> None:
+    """The boundary is the OS: without the audit hook, a program under the sandbox cannot connect."""
+    isolation = probe("bwrap", 65534)
     code = f"import socket\nsocket.create_connection(('127.0.0.1', {listener}), timeout=2)"
-    inside = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, timeout=30)
+    command = [*isolation.command, isolation.executable, "-c", code]
+    inside = subprocess.run(command, capture_output=True, timeout=30)
     outside = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
     assert outside.returncode == 0
     assert inside.returncode != 0 and b"Error" in inside.stderr

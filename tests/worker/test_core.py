@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -83,3 +85,40 @@ def test_a_failing_start_counts_as_an_attempt_and_a_poison_job_ends_failed(
 
 def events_of(session: Session, job_id: uuid.UUID) -> list[Any]:
     return list(session.scalars(select(JobEvent).where(JobEvent.job_id == job_id)).all())
+
+
+def test_a_job_recovered_from_a_dead_worker_runs_before_fresh_ones(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """One job thread, busy; two fresh jobs wait; then the sweeper finds a dead worker's job."""
+    order: list[uuid.UUID] = []
+    busy = threading.Event()
+    release = threading.Event()
+
+    def execute(job_id: uuid.UUID, lease: Lease, started: object) -> bool:
+        order.append(job_id)
+        if len(order) == 1:
+            busy.set()
+            release.wait(10)
+        with transaction(session_factory) as session:
+            leases.finish_job(session, lease, status="succeeded", result={})
+        return True
+
+    core = idle_core(session_factory, execute, owner="core-test")
+    first, fresh_a, fresh_b, orphan = (queued_job(session_factory) for _ in range(4))
+    with transaction(session_factory) as session:  # claimed by a worker that then died
+        assert leases.claim_job(session, orphan, "dead-worker", lease_seconds=0) is not None
+    try:
+        futures = [core.submit(first)]
+        assert busy.wait(10)
+        futures += [core.submit(fresh_a), core.submit(fresh_b)]
+        time.sleep(0.01)  # the orphan's lease has run out
+        core.sweep()
+        futures.append(core.submit(orphan))  # the run the sweep started (in flight already)
+        release.set()
+        for future in futures:
+            assert future is not None
+            future.result(timeout=20)
+    finally:
+        core.shutdown()
+    assert order == [first, orphan, fresh_a, fresh_b]

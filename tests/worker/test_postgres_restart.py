@@ -34,7 +34,9 @@ def own_postgres() -> Iterator[PostgresServer]:
 
 def test_jobs_survive_a_postgres_restart(own_postgres: PostgresServer) -> None:
     url = clone_postgres_database(own_postgres)
-    settings = Settings(database_url=url, redis_url=None, max_attempts=5, lease_seconds=5)
+    settings = Settings(
+        database_url=url, redis_url=None, max_attempts=5, lease_seconds=5, heartbeat_seconds=1
+    )
     script = Script(answers=["The answer is 41.", "The answer is 42."], delay_s=0.4)
     app = create_app(settings, bound_host="127.0.0.1", model_provider=ScriptedProvider(script))
     with TestClient(app) as client:

@@ -150,7 +150,7 @@ def _row(turn: Turn, decision: dict[str, Any]) -> GateRow:
     action = str(decision.get("action") or turn.decision_action or "?")
     deciding = DECIDERS.get(reason, ())
     keys = [k for k in deciding if k in inputs]
-    keys += [k for k in HEADLINE_INPUTS if k in inputs and k not in keys]
+    keys += [k for k in HEADLINE_INPUTS if inputs.get(k) is not None and k not in keys]
     cells = [Cell(k, inputs[k], thresholds.get(_THRESHOLD_OF.get(k, ""), None), k in deciding) for k in keys]
     return GateRow(
         turn_id=turn.id,

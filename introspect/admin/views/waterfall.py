@@ -65,7 +65,7 @@ def build_waterfall(trajectory: Trajectory, job: Job | None, turns: Sequence[Tur
         origin = job.created_at
         out.steps.append(Step("queued → started", 0.0, wait, "wait", "from job creation to the run's start"))
     cursor = _ms(trajectory.created_at, origin)
-    for batch in _batches(turns):
+    for n, batch in enumerate(_batches(turns)):
         written = _ms(batch[0].created_at, origin)
         start = cursor
         for t in sorted(batch, key=lambda t: t.index):
@@ -82,7 +82,8 @@ def build_waterfall(trajectory: Trajectory, job: Job | None, turns: Sequence[Tur
             indexes = ", ".join(str(t.index) for t in batch)
             out.steps.append(
                 Step(
-                    f"#{indexes} score · verify · gate · write",
+                    # Before the first write the run also set up (loaded the graph and models).
+                    f"#{indexes} {'setup · ' if n == 0 else ''}score · verify · gate · write",
                     start,
                     rest,
                     "other",
@@ -90,7 +91,9 @@ def build_waterfall(trajectory: Trajectory, job: Job | None, turns: Sequence[Tur
                 )
             )
             out.other_ms += rest
-        cursor = max(cursor, written)
+        # Model time longer than the interval (clock skew, or latencies recorded for calls made
+        # elsewhere) pushes the next step on rather than overlapping it.
+        cursor = max(cursor, written, start)
     if trajectory.finished_at is not None:
         end = _ms(trajectory.finished_at, origin)
         if end > cursor:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from introspect.api.deps import CallerDep, SessionFactoryDep
 from introspect.api.routes.jobs import ERRORS
 from introspect.gate.calibrate import CalibrationSettings, NotEnoughDataError
+from introspect.gate.profile import split_model_ref
 from introspect.gate.service import TargetNotMetError, calibrate_model
 from introspect.store.engine import transaction
 from introspect.store.models import GateProfileRow
@@ -115,12 +116,14 @@ def calibrate(
     ``precision_target`` (the figures come back; nothing is stored unless ``accept_below_target``)."""
     since = body.since if body.since is None or body.since.tzinfo else body.since.replace(tzinfo=UTC)
     settings = CalibrationSettings(target_precision=body.precision_target, min_samples=body.min_samples)
+    model, at_weights = split_model_ref(body.model)  # "name@sha256", as turns record local models
+    weights_hash = body.weights_hash or at_weights
     try:
         with transaction(factory) as session:
             outcome = calibrate_model(
                 session,
-                body.model,
-                weights_hash=body.weights_hash,
+                model,
+                weights_hash=weights_hash,
                 since=since,
                 settings=settings,
                 accept_below_target=body.accept_below_target,

@@ -1,4 +1,5 @@
-"""/v1/healthz (the process is up) and /v1/readyz (its database and Redis answer)."""
+"""/v1/healthz (the process is up) and /v1/readyz (its database and Redis answer and, in embedded
+mode where this process runs jobs, its local model loads)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ async def readyz(request: Request) -> JSONResponse:
     redis_url = request.app.state.settings.redis_url
     if redis_url:
         checks["redis"] = await _check_redis(redis_url)
+    model_status = getattr(getattr(request.app.state, "model_provider", None), "model_status", None)
+    if callable(model_status):
+        checks["model"] = str(await run_in_threadpool(model_status))
     ok = all(v == "ok" for v in checks.values())
     body = HealthStatus(status="ok" if ok else "unavailable", checks=checks)
     return JSONResponse(status_code=200 if ok else 503, content=body.model_dump())

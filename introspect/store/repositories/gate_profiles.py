@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from introspect.gate.calibrate import ATTEMPT_PHASES, Sample, make_sample
-from introspect.gate.profile import GateProfile, catalog_profiles
+from introspect.gate.profile import GateProfile, catalog_profiles, split_model_ref, weights_match
 from introspect.store.models import GateProfileRow, Trajectory, Turn, Verification
 
 
@@ -70,21 +70,21 @@ def save_profile(
 
 
 def active_profile_row(session: Session, model_name: str, weights_hash: str = "") -> GateProfileRow | None:
-    exact = session.scalars(
-        select(GateProfileRow).where(
-            GateProfileRow.model_name == model_name,
-            GateProfileRow.weights_hash == weights_hash,
-            GateProfileRow.active.is_(True),
+    """The active profile whose weights match (equal, or one a prefix of the other: turns record a
+    12-character prefix), else the newest active one of the same name."""
+    rows = list(
+        session.scalars(
+            select(GateProfileRow)
+            .where(GateProfileRow.model_name == model_name, GateProfileRow.active.is_(True))
+            .order_by(GateProfileRow.created_at.desc(), GateProfileRow.version.desc())
         )
-    ).first()
-    if exact is not None:
-        return exact
-    return session.scalars(
-        select(GateProfileRow)
-        .where(GateProfileRow.model_name == model_name, GateProfileRow.active.is_(True))
-        .order_by(GateProfileRow.created_at.desc(), GateProfileRow.version.desc())
-        .limit(1)
-    ).first()
+    )
+    if weights_hash:
+        matching = [r for r in rows if r.weights_hash and weights_match(weights_hash, r.weights_hash)]
+        if matching:
+            return max(matching, key=lambda r: len(r.weights_hash))
+    exact = [r for r in rows if r.weights_hash == weights_hash]
+    return exact[0] if exact else (rows[0] if rows else None)
 
 
 def list_profile_rows(
@@ -117,13 +117,15 @@ def seed_catalog_profiles(session: Session) -> int:
     return added
 
 
-def sample_identity(model: str | None, stats: Mapping[str, Any]) -> tuple[str | None, str]:
-    """(scorer model, weights hash) that produced a turn's statistics: the teacher-forcing scorer when
-    one scored the answer (a remote generator's turn), else the turn's own model."""
+def sample_identity(model: str | None, stats: Mapping[str, Any]) -> tuple[str, str]:
+    """(scorer model, weights hash or prefix) that produced a turn's statistics: the teacher-forcing
+    scorer when one scored the answer (a remote generator's turn), else the turn's own model
+    (recorded as ``name@sha256-prefix`` for local models)."""
     scorer = stats.get("scorer")
-    name = scorer if isinstance(scorer, str) and scorer else model
-    weights = stats.get("scorer_weights_hash") or stats.get("weights_hash") or ""
-    return name, str(weights)
+    if isinstance(scorer, str) and scorer:
+        weights = stats.get("scorer_weights_hash")
+        return scorer, weights if isinstance(weights, str) else ""
+    return split_model_ref(model or "")
 
 
 def verified_samples(
@@ -145,7 +147,7 @@ def verified_samples(
         if not isinstance(stats, Mapping):
             continue
         name, weights = sample_identity(model, stats)
-        if name != model_name or (weights_hash and weights and weights != weights_hash):
+        if name != model_name or not weights_match(weights_hash, weights):
             continue
         entry = by_turn.setdefault(turn_id, (phase, stats, task, []))
         entry[3].append(bool(passed))
