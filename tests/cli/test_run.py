@@ -50,7 +50,9 @@ def test_run_json_matches_the_trajectory_schema(embedded: Path) -> None:
     assert data["stop_reason"] in ("verified", "max_turns") and 1 <= len(data["turns"]) <= 3
     for turn in data["turns"]:
         assert isinstance(turn["stats"]["mean_self_certainty"], float)
-        assert set(turn["decision"]) == {"action", "reason", "inputs", "thresholds"}
+        # ``profile``: the seeded catalog gate profile of the demo model that set the thresholds.
+        assert set(turn["decision"]) == {"action", "reason", "inputs", "thresholds", "profile"}
+        assert turn["decision"]["profile"]["model"] == "demo"
     assert data["turns"][-1]["decision"]["action"] == "stop"
 
 
