@@ -43,6 +43,9 @@ def test_dockerfile_installs_cpu_torch_before_the_project() -> None:
     assert torch < project
     for path in ("introspect", "graphs", "prompts", "migrations"):
         assert any(line.startswith(f"COPY {path} ") for line in lines), path
+    # The default model is in the image, pulled by the user the services run as.
+    pull = lines.index("RUN introspect models pull smollm2-135m-instruct")
+    assert pull > project and pull > lines.index("USER introspect")
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -169,3 +169,11 @@ def test_a_profiles_predictor_scores_each_attempt(harness: Harness) -> None:
     assert turn["stats"]["p_correct"] == pytest.approx(p, abs=1e-6)
     assert turn["decision"]["inputs"]["predicted_correct"] == pytest.approx(p)
     assert actions(resource) == [("generate", "stop", "confident")]
+
+
+def test_sample_identity_reads_where_each_writer_records_the_weights() -> None:
+    full = "ab" * 32
+    assert gate_profiles.sample_identity("m", {"weights_hash": full}) == ("m", full)  # local model
+    assert gate_profiles.sample_identity("m@abababababab", {}) == ("m", "abababababab")
+    remote = {"scorer": "smol", "scorer_weights_hash": full}  # a remote answer the scorer read
+    assert gate_profiles.sample_identity("gpt-x", remote) == ("smol", full)

@@ -125,7 +125,9 @@ def sample_identity(model: str | None, stats: Mapping[str, Any]) -> tuple[str, s
     if isinstance(scorer, str) and scorer:
         weights = stats.get("scorer_weights_hash")
         return scorer, weights if isinstance(weights, str) else ""
-    return split_model_ref(model or "")
+    name, prefix = split_model_ref(model or "")
+    recorded = stats.get("weights_hash")  # the local model's sha256, recorded with its statistics
+    return name, recorded if isinstance(recorded, str) and recorded else prefix
 
 
 def verified_samples(
