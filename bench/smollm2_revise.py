@@ -76,7 +76,7 @@ def problems(n_arith: int, n_open: int) -> list[Problem]:
 
 
 def run_side(
-    model: Any, problem: Problem, new: bool, max_tokens: int, temperature: float, seed: int
+    model: Any, problem: Problem, new: bool, max_tokens: int, temperature: float, seed: int, first: str
 ) -> dict[str, Any]:
     fresh = default_library()["revise"]
     rise = PromptLibrary(default_library().directory, (CATALOG["demo"].prompts or Path(),))["revise"]
@@ -85,8 +85,9 @@ def run_side(
     history: list[dict[str, Any]] = []
     turns = []
     for turn in range(TURNS):
-        sampling = {} if turn == 0 else {"temperature": temperature, "seed": seed * 100 + turn}
-        text = model.generate(messages, max_new_tokens=max_tokens, **sampling)[0].text
+        sampling = {"temperature": temperature, "seed": seed * 100 + turn}
+        # Turn 1 is the same greedy answer for both sides: generated once.
+        text = first if turn == 0 else model.generate(messages, max_new_tokens=max_tokens, **sampling)[0].text
         if problem.verified:
             result = problem.grade(text)
             right, answer = bool(result.passed), str(result.extracted)
@@ -162,7 +163,7 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m-instruct")
     parser.add_argument("--arith", type=int, default=30)
     parser.add_argument("--open", type=int, default=20)
-    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--temperature", type=float, default=0.7)
     args = parser.parse_args()
     model = load_local_model(Settings(model_path=args.model, model_device="cpu"))
@@ -170,8 +171,10 @@ def main() -> None:
     started = time.perf_counter()
     sides: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
     for i, problem in enumerate(probs):
+        first = model.generate([{"role": "user", "content": problem.prompt}], max_new_tokens=args.max_tokens)
         for side in ("old", "new"):
-            sides[side].append(run_side(model, problem, side == "new", args.max_tokens, args.temperature, i))
+            run = run_side(model, problem, side == "new", args.max_tokens, args.temperature, i, first[0].text)
+            sides[side].append(run)
         print(f"{i + 1}/{len(probs)} {problem.prompt[:40]!r}", file=sys.stderr, flush=True)
     groups = {
         "all": list(range(len(probs))),

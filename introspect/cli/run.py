@@ -19,6 +19,8 @@ from rich.table import Table
 from sqlalchemy import inspect
 
 from introspect.cli.dataset_run import run_dataset
+from introspect.cli.model_check import require_local_model
+from introspect.cli.preflight import require_database
 from introspect.config import Settings, get_settings
 from introspect.db.migrate import seed_gate_profiles, upgrade_all
 from introspect.runner import JobValidationError, RunnerDeps, default_model_provider, make_checkpointer
@@ -30,6 +32,7 @@ from introspect.store.engine import make_engine, make_session_factory
 
 def ensure_database(url: str) -> None:
     """Migrate a fresh database (no Alembic version table yet); leave an existing one alone."""
+    require_database(url, need_tables=False)
     engine = make_engine(url)
     try:
         fresh = not inspect(engine).has_table("alembic_version")
@@ -146,6 +149,7 @@ def run_command(
         errors.print("[red]error:[/red] give a PROMPT or --dataset FILE (one of them)")
         raise typer.Exit(code=2)
     url = settings.resolved_database_url
+    require_local_model(settings)  # one line and exit 2 when the model cannot load, not a failed job
     ensure_database(url)
     if dataset is not None:
         if reference is not None or verifier is not None or corpus is not None:

