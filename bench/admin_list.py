@@ -8,7 +8,8 @@ TestClient, logged in with a bootstrap key), each ``--repeats`` times after one 
 * first page; a deep keyset page (cursor at row 90% down); filtered pages (status + graph, a rare
   gate decision, success + model); full-text search for a rare word (0.1% of rows), a common one
   (14%) and two words that never meet (no hit: the case that reads everything without the index);
-* for context, one trajectory's detail page and the dashboard;
+* for context, one trajectory's detail page, the dashboard, the calibration page, failed jobs and the
+  label queue (window pages: they read the newest 2000 trajectories, not a page of 50);
 * side by side, the rare-decision page again after dropping migration 0002's index on
   turns (trajectory_id, decision_action, model): the ratio is what that index buys.
 
@@ -196,7 +197,7 @@ def time_page(client: TestClient, path: str, repeats: int) -> dict[str, Any]:
         samples.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
     samples.sort()
-    rows = first.text.count('<td class="nowrap">')
+    rows = first.text.count('<tr class="row">')
     return {
         "median_ms": round(statistics.median(samples), 1),
         "p95_ms": round(samples[min(len(samples) - 1, int(0.95 * len(samples)))], 1),
@@ -239,6 +240,9 @@ def main() -> None:
                 "search_no_match": "/admin/trajectories?q=apple+river",
                 "detail_page": f"/admin/trajectories/{trajectory}",
                 "dashboard": "/admin/dashboard",
+                "calibration": "/admin/calibration",
+                "jobs_failed": "/admin/jobs?status=failed",
+                "label_queue": "/admin/queue",
             }
             results = {name: time_page(client, path, args.repeats) for name, path in pages.items()}
             drop_filter_index(url)
@@ -246,7 +250,11 @@ def main() -> None:
     finally:
         redis.stop()
         pg.stop()
-    list_pages = [v["median_ms"] for k, v in results.items() if k not in ("detail_page", "dashboard")]
+    list_pages = [
+        v["median_ms"]
+        for k, v in results.items()
+        if k not in ("detail_page", "dashboard", "calibration", "label_queue")
+    ]
     print(
         json.dumps(
             {

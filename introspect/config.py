@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = 1_000_000
     rate_limit_per_minute: int = 600
+    # Wrong API keys (bearer or admin login) per client address and minute; past it a 429 answers
+    # without the database lookup a key check costs.
+    auth_failures_per_minute: int = Field(default=20, ge=1)
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names answered besides localhost/127.0.0.1/[::1] (DNS rebinding defence, "
+        "api/hosts.py); empty = any host once an API key exists, loopback names only without one.",
+    )
     session_secret: SecretStr | None = None
 
     # Workers --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ A server that cannot start is an error, never a skip: CI must not pass without t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from introspect.testing.databases import (
     create_sqlite_template,
 )
 from introspect.testing.servers import PostgresServer, RedisServer, start_postgres, start_redis
+
+# Starlette's TestClient (and schemathesis' ASGI client) send "Host: testserver". Keyless loopback mode
+# answers only loopback Host names and INTROSPECT_ALLOWED_HOSTS (DNS rebinding, api/hosts.py); every
+# Settings of the test session reads this, and the rebinding tests set their own list.
+os.environ.setdefault("INTROSPECT_ALLOWED_HOSTS", '["testserver"]')
 
 
 @pytest.fixture(scope="session")

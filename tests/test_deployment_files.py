@@ -29,6 +29,13 @@ def test_compose_services_healthchecks_and_ordering() -> None:
         assert services[name]["build"] == "."
 
 
+def test_long_running_services_restart_and_the_migration_does_not() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name in ("api", "worker"):
+        assert services[name].get("restart") in ("unless-stopped", "always", "on-failure"), name
+    assert services["migrate"]["restart"] == "no"  # a failed migration must stop the stack, not loop
+
+
 def test_dockerfile_installs_cpu_torch_before_the_project() -> None:
     lines = (ROOT / "Dockerfile").read_text().splitlines()
     torch = next(i for i, line in enumerate(lines) if "torch==2.13.0" in line)

@@ -7,6 +7,7 @@ login page, except in embedded loopback mode with no key configured, where the A
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
@@ -15,11 +16,11 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import select
 
-from introspect.admin.session import COOKIE_NAME, read_session, session_secret
+from introspect.admin.session import COOKIE_NAME, SessionData, key_fingerprint, read_session, session_secret
 from introspect.api.auth import Authenticator, AuthError
-from introspect.config import Settings
 from introspect.store.engine import transaction
 from introspect.store.models import ApiKey
+from introspect.store.repositories.admin_sessions import is_revoked
 
 
 @dataclass(frozen=True)
@@ -38,27 +39,45 @@ class AdminIdentity:
         return "anonymous (loopback)" if self.anonymous else self.key_ref
 
 
-def key_ref_still_valid(request: Request, key_ref: str) -> bool:
-    settings: Settings = request.app.state.settings
-    kind, _, value = key_ref.partition(":")
-    if kind == "bootstrap":
-        return value.isdigit() and int(value) < len(settings.api_keys)
-    if kind != "key":
-        return False
-    try:
-        key_id = uuid.UUID(value)
-    except ValueError:
+def session_still_valid(request: Request, data: SessionData) -> bool:
+    """The session's key is still the one it was opened with (configured, or stored and not revoked)
+    and the session was not logged out."""
+    secret = session_secret(request.app.state.settings)
+    authenticator: Authenticator = request.app.state.authenticator
+
+    def same_key(key_hash: str) -> bool:
+        return hmac.compare_digest(key_fingerprint(secret, key_hash), data.key_fp)
+
+    kind, _, value = data.key_ref.partition(":")
+    key_id: uuid.UUID | None = None
+    if kind == "key":
+        try:
+            key_id = uuid.UUID(value)
+        except ValueError:
+            return False
+    elif kind != "bootstrap" or not any(same_key(h) for h in authenticator.bootstrap_hashes):
         return False
     with transaction(request.app.state.session_factory) as session:
-        found = session.scalar(select(ApiKey.id).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)))
-    return found is not None
+        if key_id is not None:
+            stored = session.scalar(
+                select(ApiKey.key_hash).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+            )
+            if stored is None or not same_key(stored):
+                return False
+        return not is_revoked(session, data.session_id)
+
+
+def current_session(request: Request) -> SessionData | None:
+    """The valid session the request's cookie names, if any."""
+    secret = session_secret(request.app.state.settings)
+    data = read_session(secret, request.cookies.get(COOKIE_NAME))
+    return data if data is not None and session_still_valid(request, data) else None
 
 
 def identity_of(request: Request) -> AdminIdentity | None:
     """The signed-in (or anonymous loopback) user, or None when a login is needed."""
-    secret = session_secret(request.app.state.settings)
-    data = read_session(secret, request.cookies.get(COOKIE_NAME))
-    if data is not None and key_ref_still_valid(request, data.key_ref):
+    data = current_session(request)
+    if data is not None:
         return AdminIdentity(key_ref=data.key_ref)
     authenticator: Authenticator = request.app.state.authenticator
     try:

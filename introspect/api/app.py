@@ -13,10 +13,12 @@ from introspect.admin import AdminSecurityMiddleware
 from introspect.admin import router as admin_router
 from introspect.admin import static_files as admin_static_files
 from introspect.api.auth import Authenticator
+from introspect.api.auth_throttle import FailedAuthThrottle
 from introspect.api.body_limit import BodySizeLimitMiddleware
 from introspect.api.deps import _caller
 from introspect.api.errors import install_error_handlers
 from introspect.api.event_hub import JobEventHub
+from introspect.api.hosts import HostCheckMiddleware
 from introspect.api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from introspect.api.routes import batches, corpora, events, gate_profiles, health, jobs, trajectories
 from introspect.config import Settings, get_settings
@@ -52,6 +54,7 @@ def create_app(
             else MemoryRateLimiter(settings.rate_limit_per_minute)
         )
         app.state.rate_limiter = limiter
+        app.state.auth_throttle = FailedAuthThrottle(settings.redis_url, settings.auth_failures_per_minute)
         # One pub/sub connection for every SSE stream of this process (None: embedded mode, whose
         # streams read the log).
         hub = JobEventHub(settings.redis_url) if settings.redis_url else None
@@ -110,6 +113,8 @@ def create_app(
     app.include_router(admin_router)
     app.mount("/admin/static", admin_static_files(), name="admin-static")
     app.add_middleware(AdminSecurityMiddleware)
+    # Added last, so it runs first: no route, and not the admin Origin check, sees a refused Host.
+    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_hosts)
     return app
 
 

@@ -56,6 +56,11 @@ class Authenticator:
         self._keys_present: tuple[float, bool] | None = None
         self._lock = threading.Lock()
 
+    @property
+    def bootstrap_hashes(self) -> tuple[str, ...]:
+        """SHA-256 of each configured key: what admin sessions of bootstrap keys are bound to."""
+        return tuple(self._bootstrap)
+
     def _cached_keys_present(self) -> bool | None:
         """Whether keys are stored, as last read within the TTL; None: not known without a read."""
         with self._lock:

@@ -7,6 +7,8 @@ import binascii
 import uuid
 from datetime import datetime
 
+from introspect.store.types import as_utc
+
 
 class InvalidCursorError(ValueError):
     pass
@@ -25,6 +27,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         parsed = datetime.fromisoformat(at)
         if parsed.tzinfo is None:
             raise ValueError("naive timestamp")
-        return parsed, uuid.UUID(row_id)
+        return as_utc(parsed), uuid.UUID(row_id)
     except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
         raise InvalidCursorError("cursor is not one this API issued") from exc

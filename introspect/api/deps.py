@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from introspect.api.auth import Authenticator, AuthError, Caller
+from introspect.api.auth_throttle import TOO_MANY_FAILURES, FailedAuthThrottle
 from introspect.api.ratelimit import RateLimiter
 from introspect.config import Settings
 from introspect.worker.dispatch import JobDispatcher
@@ -39,14 +40,20 @@ async def _caller(
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Caller:
     authenticator: Authenticator = request.app.state.authenticator
+    throttle: FailedAuthThrottle = request.app.state.auth_throttle
     host = request.client.host if request.client else None
+    presented = bool(authorization or x_api_key)  # a key to check: a guess, if it is wrong
     try:
         # Without a bearer key (and with the key table's state cached) no database is involved:
         # no thread-pool hand-off either.
         caller = authenticator.authenticate_from_memory(authorization, host, x_api_key)
         if caller is None:
+            if presented and await throttle.blocked(host or "-"):
+                raise HTTPException(429, TOO_MANY_FAILURES, headers={"Retry-After": "60"})
             caller = await run_in_threadpool(authenticator.authenticate, authorization, host, x_api_key)
     except AuthError as exc:
+        if presented:
+            await throttle.failed(host or "-")
         raise HTTPException(401, exc.message, headers={"WWW-Authenticate": "Bearer"}) from exc
     limiter: RateLimiter = request.app.state.rate_limiter
     if not await limiter.allow(caller.rate_key):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,7 +34,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(
             status_code=422,
-            content={"detail": _validation_message(exc), "errors": _json_safe(exc.errors())},
+            content=_json_safe({"detail": _validation_message(exc), "errors": _brief(exc.errors())}),
         )
 
     async def _unprocessable(_request: Request, exc: Exception) -> JSONResponse:
@@ -71,7 +74,15 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BatchConflictError, _conflict)
 
 
-def _json_safe(errors: object) -> object:
-    import json
+def _brief(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Each error's type, location and message, without pydantic's ``input`` echo: that is the
+    client's own value, possibly huge or nested past what the encoder can recurse into."""
+    return [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors[:20]]
 
-    return json.loads(json.dumps(errors, default=str))
+
+def _json_safe(content: Any) -> Any:
+    """``content`` as plain JSON values with text the UTF-8 renderer accepts: a lone surrogate the
+    client sent (``"\\ud800"`` in a JSON key, echoed in ``loc``) becomes U+FFFD instead of a
+    UnicodeEncodeError that turns the 422 into a 500."""
+    text = json.dumps(content, default=str, ensure_ascii=False)
+    return json.loads(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))

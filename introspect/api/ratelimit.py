@@ -2,7 +2,7 @@
 
 Asynchronous, so the check runs on the event loop instead of costing each request a hand-off to the
 thread pool (or, in an async route, blocking the loop on Redis). Redis being down must not take the
-API down with it, so the Redis limiter fails open.
+API down with it, nor switch the limit off: while Redis cannot answer, this process counts in memory.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class RedisRateLimiter:
 
         self._limit = per_minute
         self._client: Any = aioredis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._fallback = MemoryRateLimiter(per_minute)
 
     async def allow(self, key: str) -> bool:
         window = int(time.time() // 60)
@@ -55,7 +56,7 @@ class RedisRateLimiter:
             pipe.expire(name, 120)
             count = int((await pipe.execute())[0])
         except (RedisError, OSError):
-            return True
+            return await self._fallback.allow(key)
         return count <= self._limit
 
     async def aclose(self) -> None:

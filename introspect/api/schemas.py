@@ -8,27 +8,36 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from introspect.job_limits import (
+    MAX_JSON_DEPTH,
+    MAX_MESSAGES,
+    MAX_NAME_CHARS,
+    MAX_PROMPT_CHARS,
+    BordaP,
+    MaxTokens,
+    MaxTurns,
+    Samples,
+    Seed,
+    Temperature,
+    TokenBudget,
+    json_problem,
+)
+
 T = TypeVar("T")
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_contains_nul(v) for v in value)
-    return False
-
-
 class RequestBody(BaseModel):
-    """Base of request bodies: NUL characters are refused up front (Postgres cannot store them)."""
+    """Base of request bodies: refused up front are text Postgres cannot store (NUL, lone UTF-16
+    surrogates, which no UTF-8 encoder accepts either) and JSON nested deeper than
+    :data:`~introspect.job_limits.MAX_JSON_DEPTH` (deep values overflow recursive code downstream:
+    validators, serializers, the JSON encoder)."""
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if _contains_nul(data):
-            raise ValueError("text must not contain NUL (\\u0000) characters")
+    def _storable(cls, data: Any) -> Any:
+        problem = json_problem(data, MAX_JSON_DEPTH)
+        if problem is not None:
+            raise ValueError(problem)
         return data
 
 
@@ -38,7 +47,7 @@ JobStatus = Literal["queued", "running", "waiting_human", "succeeded", "failed",
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["system", "user", "assistant"]
-    content: str = Field(max_length=200_000)
+    content: str = Field(max_length=MAX_PROMPT_CHARS)
 
 
 class VerifierSpec(BaseModel):
@@ -48,21 +57,29 @@ class VerifierSpec(BaseModel):
 
 class JobInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt: str | None = Field(default=None, min_length=1, max_length=200_000)
-    messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=200)
-    reference: str | None = Field(default=None, max_length=100_000)
+    prompt: str | None = Field(default=None, min_length=1, max_length=MAX_PROMPT_CHARS)
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1, max_length=MAX_MESSAGES)
+    reference: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
     verifier: str | VerifierSpec | None = None
-    corpus: str | None = Field(default=None, min_length=1, max_length=100)
+    corpus: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
 
 
 class JobConfig(BaseModel):
+    """The documented options; the runner's parser (``runner/spec.py``) checks the rest with the same
+    limits (``introspect.job_limits``)."""
+
     model_config = ConfigDict(extra="allow")
-    max_turns: int | None = Field(default=None, ge=1, le=20)
-    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_turns: MaxTurns | None = None
+    max_tokens: MaxTokens | None = None
+    token_budget: TokenBudget | None = None
+    n: Samples | None = None
+    temperature: Temperature | None = None
+    borda_p: BordaP | None = None
+    seed: Seed | None = None
     gate: dict[str, Any] | None = None
-    generator_model: str | None = Field(default=None, max_length=100)
-    critic_model: str | None = Field(default=None, max_length=100)
-    escalation_model: str | None = Field(default=None, max_length=100)
+    generator_model: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    critic_model: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    escalation_model: str | None = Field(default=None, max_length=MAX_NAME_CHARS)
 
 
 class CreateJobRequest(RequestBody):
@@ -86,7 +103,7 @@ class CreateJobRequest(RequestBody):
             ]
         },
     )
-    graph: str = Field(min_length=1, max_length=100)
+    graph: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     input: JobInput
     config: JobConfig = Field(default_factory=JobConfig)
     metadata: dict[str, Any] = Field(default_factory=dict)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from sqlalchemy.engine import make_url
+from rich.markup import escape
 
+from introspect.cli.preflight import require_database
 from introspect.config import get_settings
 from introspect.db.migrate import seed_gate_profiles, upgrade_all
+from introspect.db.preflight import redacted
 
 app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 console = Console()
@@ -17,14 +19,12 @@ console = Console()
 def upgrade_command() -> None:
     """Create or upgrade every table (ours via Alembic, LangGraph's via its checkpointer)."""
     url = get_settings().resolved_database_url
+    require_database(url, need_tables=False)
     try:
         upgrade_all(url)
         seed_gate_profiles(url)
     except Exception as exc:  # a CLI error naming the problem, not a traceback
-        console.print(f"[red]error:[/red] could not upgrade {_redact(url)}: {exc}")
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        console.print(f"[red]error:[/red] could not upgrade {escape(redacted(url))}: {escape(first_line)}")
         raise typer.Exit(code=1) from exc
-    console.print(f"[green]database is up to date[/green]: {_redact(url)}")
-
-
-def _redact(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    console.print(f"[green]database is up to date[/green]: {escape(redacted(url))}")

@@ -9,10 +9,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from introspect.cli.preflight import fail, require_database
 from introspect.config import get_settings
+from introspect.db.preflight import redacted
 from introspect.export import (
     DEFAULT_TAU,
     FORMATS,
@@ -26,8 +27,10 @@ from introspect.export import (
     manifest_path,
     stream_export,
 )
+from introspect.export.files import output_target
 from introspect.export.options import DEFAULT_EVAL_FRACTION, KEEP_CHOICES, SPLIT_CHOICES
 from introspect.store.engine import make_engine, make_session_factory
+from introspect.store.types import as_utc
 
 console = Console(stderr=True)
 
@@ -36,9 +39,15 @@ def _timestamp(option: str, value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
+        return as_utc(datetime.fromisoformat(value))
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 date or time", param_hint=option) from None
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO 8601 date or time in range", param_hint=option
+        ) from None
+
+
+def _default_name(name: str, suffix: str) -> Path:
+    return Path(f"introspect-{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}{suffix}")
 
 
 def export_command(
@@ -90,19 +99,25 @@ def export_command(
         )
     except ExportParameterError as exc:
         raise typer.BadParameter(str(exc)) from None
+    path: Path | None = None
+    if out is None or str(out) != "-":
+        try:  # before the export runs: a device or directory is refused, not replaced by a file
+            path = output_target(out or _default_name(fmt.name, fmt.suffix))
+        except ExportParameterError as exc:
+            fail(str(exc))
 
     url = get_settings().resolved_database_url
+    require_database(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
     try:
-        if out is not None and str(out) == "-":
+        if path is None:
             stats = ExportStats()
             for chunk in stream_export(factory, fmt, filters, options, stats=stats):
                 sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.flush()
             console.print(f"wrote {stats.rows} {fmt.name} rows to stdout (no manifest)")
             return
-        path = out or Path(f"introspect-{fmt.name}-{datetime.now(UTC):%Y%m%d-%H%M%S}{fmt.suffix}")
         total = count_matching(factory, filters)
         columns = (
             TextColumn("[bold]{task.description}"),
@@ -122,9 +137,8 @@ def export_command(
             )
             progress.update(task, completed=manifest.stats["trajectories"], rows=manifest.row_count)
     except SQLAlchemyError as exc:
-        redacted = make_url(url).render_as_string(hide_password=True)
         console.print(
-            f"[red]error:[/red] cannot read trajectories from {redacted}: {exc.__class__.__name__}: "
+            f"[red]error:[/red] cannot read trajectories from {redacted(url)}: {exc.__class__.__name__}: "
             f"{str(exc).splitlines()[0]} (has `introspect db upgrade` been run?)"
         )
         raise typer.Exit(code=1) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from introspect.cli.preflight import require_database
 from introspect.config import get_settings
 from introspect.store.engine import make_engine, make_session_factory, transaction
 from introspect.store.repositories.api_keys import create_api_key
@@ -16,7 +17,9 @@ console = Console()
 @app.command("create")
 def create_command(name: str = typer.Option("default", help="A label to recognise the key by.")) -> None:
     """Create an API key; the plaintext is shown once and never stored."""
-    engine = make_engine(get_settings().resolved_database_url)
+    url = get_settings().resolved_database_url
+    require_database(url)
+    engine = make_engine(url)
     try:
         with transaction(make_session_factory(engine)) as session:
             issued = create_api_key(session, name)

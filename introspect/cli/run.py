@@ -20,6 +20,7 @@ from sqlalchemy import inspect
 
 from introspect.cli.dataset_run import run_dataset
 from introspect.cli.model_check import require_local_model
+from introspect.cli.preflight import require_database
 from introspect.config import Settings, get_settings
 from introspect.db.migrate import seed_gate_profiles, upgrade_all
 from introspect.runner import JobValidationError, RunnerDeps, default_model_provider, make_checkpointer
@@ -31,6 +32,7 @@ from introspect.store.engine import make_engine, make_session_factory
 
 def ensure_database(url: str) -> None:
     """Migrate a fresh database (no Alembic version table yet); leave an existing one alone."""
+    require_database(url, need_tables=False)
     engine = make_engine(url)
     try:
         fresh = not inspect(engine).has_table("alembic_version")

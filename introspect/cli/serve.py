@@ -7,11 +7,14 @@ import logging
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from introspect.api.auth import is_loopback
 from introspect.cli.model_check import require_local_model
+from introspect.cli.preflight import fail, require_database
 from introspect.config import get_settings
 from introspect.db.migrate import seed_gate_profiles, upgrade_all
+from introspect.db.preflight import redacted
 from introspect.store.engine import make_engine, make_session_factory, transaction
 from introspect.store.repositories.api_keys import has_api_keys
 
@@ -29,9 +32,13 @@ def serve_command(
     host = host or settings.host
     port = port or settings.port
     url = settings.resolved_database_url
+    require_database(url, need_tables=not settings.embedded)
     if settings.embedded:
-        upgrade_all(url)  # zero configuration: the SQLite file is created and migrated on first start
-        seed_gate_profiles(url)
+        try:  # zero configuration: the SQLite file is created and migrated on first start
+            upgrade_all(url)
+            seed_gate_profiles(url)
+        except (SQLAlchemyError, OSError) as exc:
+            fail(f"could not create or upgrade the database {redacted(url)}: {exc}".splitlines()[0])
         require_local_model(settings)  # this process runs the jobs: a model that cannot load stops here
     if not is_loopback(host) and not settings.api_keys and not _db_has_keys(url):
         console.print(

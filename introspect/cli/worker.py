@@ -8,6 +8,7 @@ import logging
 import typer
 
 from introspect.cli.model_check import require_local_model, require_model_source
+from introspect.cli.preflight import require_database
 from introspect.config import get_settings
 
 
@@ -23,6 +24,8 @@ def worker_command(
 ) -> None:
     """Claim and run jobs; SIGTERM hands running jobs back at the next node boundary."""
     settings = get_settings()
+    # Before any process starts: without tables every claim would fail, and log it, every poll.
+    require_database(settings.resolved_database_url)
     _configure_logging(settings.log_level)
     count = processes or settings.worker_processes
     # One process runs in place and keeps the model it loads here; several each load their own,

@@ -7,7 +7,6 @@ is a 422 naming it, never a broken stream.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -20,11 +19,13 @@ from introspect.export.manifest import code_version
 from introspect.export.options import (
     DEFAULT_EVAL_FRACTION,
     DEFAULT_TAU,
+    MIN_TAU,
     ExportFilters,
     ExportOptions,
     ExportParameterError,
 )
 from introspect.export.stream import stream_export
+from introspect.store.types import UtcInput
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -45,15 +46,15 @@ class ExportQuery(BaseModel):
     graph: str | None = Field(default=None, max_length=100)
     batch: str | None = Field(default=None, max_length=200)
     model: str | None = Field(default=None, max_length=200)
-    since: datetime | None = Field(default=None, description="created_at >= since (ISO 8601; naive = UTC)")
-    until: datetime | None = Field(default=None, description="created_at < until")
+    since: UtcInput | None = Field(default=None, description="created_at >= since (ISO 8601; naive = UTC)")
+    until: UtcInput | None = Field(default=None, description="created_at < until")
     success: bool | None = Field(default=None, description="after human labels are applied")
     min_reward: float | None = Field(default=None, allow_inf_nan=False)
     has_human_label: bool | None = None
     split: Literal["train", "eval"] | None = None
     eval_fraction: float = Field(default=DEFAULT_EVAL_FRACTION, ge=0.0, le=1.0)
     include_unfinished: bool = False
-    tau: float = Field(default=DEFAULT_TAU, gt=0.0, allow_inf_nan=False)
+    tau: float = Field(default=DEFAULT_TAU, ge=MIN_TAU, allow_inf_nan=False)
     keep: Literal["all", "improved", "success"] = "all"
     revision_pairs: bool = False
     dedup: bool = True

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.export.formats import get_format
 from introspect.export.manifest import Manifest, write_manifest
-from introspect.export.options import ExportFilters, ExportOptions
+from introspect.export.options import ExportFilters, ExportOptions, ExportParameterError
 from introspect.export.stream import ExportStats, ProgressCallback, stream_export
 
 
@@ -31,6 +31,7 @@ def export_to_file(
     A failed export leaves no file behind under ``path``: readers never see a truncated dataset.
     """
     fmt = get_format(format_name)
+    path = output_target(path)
     filters = filters or ExportFilters()
     options = options or ExportOptions()
     stats = ExportStats()
@@ -58,6 +59,19 @@ def export_to_file(
     )
     write_manifest(path, manifest)
     return manifest
+
+
+def output_target(path: Path) -> Path:
+    """The regular file an export to ``path`` replaces: a symlink is written through (its target is
+    replaced, the link stays), and anything else that is not a regular file -- a directory, a device
+    such as ``/dev/stdout``, a pipe -- is refused before the export runs, because the atomic rename
+    would otherwise put a regular file in its place."""
+    target = path.resolve() if path.is_symlink() else path
+    if target.exists() and not target.is_file():
+        raise ExportParameterError(
+            f"{path} is not a regular file (a directory, device or pipe); give a file path, or '-' for stdout"
+        )
+    return target
 
 
 @contextmanager

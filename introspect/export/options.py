@@ -17,6 +17,11 @@ SPLIT_CHOICES: tuple[str, ...] = get_args(Split)
 
 # RISE (Qu et al. 2024) maps a reward r to the loss weight exp(r / tau) with tau = 0.4.
 DEFAULT_TAU = 0.4
+# Rewards lie in [-MAX_ABS_REWARD, MAX_ABS_REWARD] (verifier scores in [0, 1], human rewards bounded
+# by the label form), so with tau >= MIN_TAU every weight is at most exp(500) ~ 1e217: a finite JSON
+# number. A smaller tau would overflow in the middle of a streamed export, after its 200 went out.
+MAX_ABS_REWARD = 10.0
+MIN_TAU = 0.02
 DEFAULT_EVAL_FRACTION = 0.1
 _HASH_PREFIX_DIGITS = 8  # 32 bits of the task hash decide the split: fine enough for any fraction
 
@@ -81,8 +86,8 @@ class ExportOptions:
     page_size: int = 500  # trajectories per page of the server-side cursor
 
     def __post_init__(self) -> None:
-        if not (self.tau > 0.0 and self.tau != float("inf")):
-            raise ExportParameterError(f"tau must be a positive number, not {self.tau}")
+        if not (MIN_TAU <= self.tau < float("inf")):
+            raise ExportParameterError(f"tau must be a number >= {MIN_TAU}, not {self.tau}")
         if self.keep not in KEEP_CHOICES:
             raise ExportParameterError(f"keep must be one of {', '.join(KEEP_CHOICES)}, not {self.keep!r}")
         if not 1 <= self.page_size <= 10_000:

@@ -33,6 +33,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from introspect.job_limits import MaxTurns, TokenBudget
+
 RegimeName = Literal["confident", "branch", "unsure", "scattered"]
 
 # Calibrated on the demo model (module docstring); change them only together with that evidence.
@@ -48,9 +50,9 @@ class GatePolicy(BaseModel):
     # Escalation is a one-shot, expensive hand-off (a stronger model or a person): never twice a job.
     MAX_ESCALATIONS: ClassVar[int] = 1
 
-    max_turns: int = Field(default=5, ge=1, le=20, description="Attempts per job, escalation included.")
-    token_budget: int | None = Field(
-        default=20_000, ge=1, description="Prompt + completion tokens of all model calls of a job."
+    max_turns: MaxTurns = Field(default=5, description="Attempts per job, escalation included.")
+    token_budget: TokenBudget | None = Field(
+        default=20_000, description="Prompt + completion tokens of all model calls of a job."
     )
     max_retrievals: int = Field(default=2, ge=0, le=10, description="Retrieval steps per job (K).")
     retrieval_k: int = Field(default=4, ge=1, le=20, description="Passages per retrieval.")

@@ -15,6 +15,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from introspect.config import Settings, get_settings
 from introspect.gate.policy import GatePolicy, GatePolicyError, policy_with_overrides
+from introspect.job_limits import (
+    MAX_MESSAGES,
+    MAX_NAME_CHARS,
+    BordaP,
+    MaxTokens,
+    MaxTurns,
+    PromptText,
+    Samples,
+    Seed,
+    Temperature,
+    TokenBudget,
+    json_problem,
+)
 from introspect.runner.context import Escalation, RunOptions, Selection
 from introspect.runner.errors import JobValidationError
 from introspect.runner.graphs import GRAPHS
@@ -23,7 +36,6 @@ from introspect.verifiers.numeric import parse_number
 from introspect.verifiers.registry import VerifierSpec, parse_verifier_spec
 
 GRAPH_NAMES = tuple(GRAPHS)  # langgraph.json order
-MAX_PROMPT_CHARS = 100_000
 CONFIG_KEYS = (
     "max_turns", "max_tokens", "token_budget", "gate", "generator_model", "critic", "critic_model",
     "escalation_model", "escalation", "n", "selection", "borda_p", "temperature", "seed", "gate_profile",
@@ -34,25 +46,25 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: str = Field(pattern=r"^(system|user|assistant)$")
-    content: str = Field(max_length=MAX_PROMPT_CHARS)
+    content: PromptText
 
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
-    messages: list[_Message] | None = Field(default=None, max_length=200)
-    reference: str | None = Field(default=None, max_length=MAX_PROMPT_CHARS)
+    prompt: PromptText | None = None
+    messages: list[_Message] | None = Field(default=None, max_length=MAX_MESSAGES)
+    reference: PromptText | None = None
     verifier: str | dict[str, Any] | None = None
-    corpus: str | None = Field(default=None, min_length=1, max_length=100)
+    corpus: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS)
 
 
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_turns: int | None = Field(default=None, ge=1, le=20)
-    max_tokens: int = Field(default=256, ge=1, le=8192)
-    token_budget: int | None = Field(default=None, ge=1)
+    max_turns: MaxTurns | None = None
+    max_tokens: MaxTokens = 256
+    token_budget: TokenBudget | None = None
     gate: dict[str, Any] = Field(default_factory=dict)
     # False: the policy defaults (plus ``gate``) instead of the scorer model's calibrated profile.
     gate_profile: bool = True
@@ -61,11 +73,11 @@ class _Config(BaseModel):
     critic_model: str | None = None
     escalation_model: str | None = None
     escalation: Escalation | None = None
-    n: int = Field(default=4, ge=1, le=32)
+    n: Samples = 4
     selection: Selection = "self_certainty"
-    borda_p: float | None = Field(default=None, ge=0, le=4)
-    temperature: float = Field(default=0.8, ge=0, le=2)
-    seed: int | None = None
+    borda_p: BordaP | None = None
+    temperature: Temperature = 0.8
+    seed: Seed | None = None
 
     @field_validator("escalation", mode="before")
     @classmethod
@@ -126,6 +138,9 @@ def parse_job(
         raise JobValidationError(f"unknown graph {graph!r}; known graphs: {', '.join(GRAPH_NAMES)}")
     if not isinstance(input, dict):
         raise JobValidationError("input must be an object")
+    problem = json_problem([input, config])
+    if problem is not None:
+        raise JobValidationError(problem)
     try:
         inp = _Input.model_validate(input)
         cfg = _Config.model_validate(config or {})

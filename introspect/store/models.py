@@ -373,3 +373,14 @@ class GateProfileRow(Base):
             sqlite_where=text("active"),
         ),
     )
+
+
+class AdminSessionRevocation(Base):
+    """An admin session ended by logout before its expiry (the cookie itself cannot be recalled)."""
+
+    __tablename__ = "admin_session_revocations"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_admin_session_revocations_expires", "expires_at"),)

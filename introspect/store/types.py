@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -38,6 +39,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC (naive = already UTC), or ValueError when that lies outside years 1-9999:
+    ``0001-01-01T00:00:00+14:00`` is a valid ISO 8601 string whose UTC instant Python cannot hold.
+    Inputs go through this at the edge, so a filter is a 422 rather than an OverflowError at bind."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{value.isoformat()} is out of range once converted to UTC") from exc
+
+
+UtcInput = Annotated[datetime, AfterValidator(as_utc)]
+"""A request datetime: ISO 8601, normalised to UTC, refused (422) when out of range."""
 
 
 def utcnow() -> datetime:

@@ -35,6 +35,10 @@ class PythonOptions(BaseModel):
             compile(value, "<check>", "exec")
         except SyntaxError as exc:
             raise ValueError(f"the check does not compile: {exc.msg} (line {exc.lineno})") from exc
+        except (RecursionError, MemoryError, OverflowError, ValueError) as exc:
+            # Deep nesting ("-" * 3000 + "1", "1" + "+1" * 5000) overflows the compiler's stack, and
+            # NUL bytes are a ValueError: the submitter's code is at fault, never the service.
+            raise ValueError(f"the check does not compile: {type(exc).__name__}: {exc}") from exc
         return value
 
 

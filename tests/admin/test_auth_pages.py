@@ -6,16 +6,17 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from introspect.admin.session import COOKIE_NAME
+from introspect.admin.session import COOKIE_NAME, COOKIE_PATH
 from introspect.api.app import create_app
 from introspect.config import Settings
 from introspect.store.engine import transaction
 from introspect.store.models import ApiKey
 from introspect.store.repositories.api_keys import create_api_key
-from tests.admin.conftest import BASE, BOOTSTRAP_KEY, ORIGIN, login
+from tests.admin.conftest import BASE, BOOTSTRAP_KEY, ORIGIN, admin_settings, login
 from tests.admin.seed import seed_revision
 
 
@@ -102,3 +103,42 @@ def test_non_loopback_without_keys_stays_closed(db_url: str, redis_url: str) -> 
     with TestClient(app, base_url=BASE) as client:
         assert client.get("/admin/trajectories", follow_redirects=False).status_code == 303
         assert client.post("/admin/login", data={"api_key": "isk_x"}, headers=ORIGIN).status_code == 401
+
+
+def _reuse(app_settings: Settings, cookie: str) -> int:
+    """Status of an admin page fetched with ``cookie`` by a fresh browser on a fresh process."""
+    app = create_app(app_settings, bound_host="127.0.0.1")
+    with TestClient(app, base_url=BASE) as client:
+        client.cookies.set(COOKIE_NAME, cookie, path=COOKIE_PATH)
+        return client.get("/admin/trajectories", follow_redirects=False).status_code
+
+
+def test_bootstrap_key_sessions_end_when_the_key_is_removed_or_rotated(db_url: str, redis_url: str) -> None:
+    secret = SecretStr("a-session-secret-shared-by-replicas")
+    before = admin_settings(db_url, redis_url, session_secret=secret)
+    app = create_app(before, bound_host="127.0.0.1")
+    with TestClient(app, base_url=BASE) as client:
+        login(client)
+        cookie = client.cookies[COOKIE_NAME]
+    assert _reuse(before, cookie) == 200  # the same key on another replica: still signed in
+    moved = before.model_copy(
+        update={"api_keys": [SecretStr("isk_other-key-0123456789"), SecretStr(BOOTSTRAP_KEY)]}
+    )
+    assert _reuse(moved, cookie) == 200  # bound to the key, not to its position in the list
+    rotated = before.model_copy(update={"api_keys": [SecretStr("isk_rotated-key-0123456789")]})
+    assert _reuse(rotated, cookie) == 303  # the key in the same position is another key
+
+
+def test_logout_ends_the_session_on_the_server(db_url: str, redis_url: str) -> None:
+    settings = admin_settings(db_url, redis_url, session_secret=SecretStr("another-session-secret"))
+    app = create_app(settings, bound_host="127.0.0.1")
+    with TestClient(app, base_url=BASE) as client:
+        login(client)
+        copied = client.cookies[COOKIE_NAME]
+        assert client.post("/admin/logout", headers=ORIGIN, follow_redirects=False).status_code == 303
+        assert client.get("/admin/trajectories", follow_redirects=False).status_code == 303
+    assert _reuse(settings, copied) == 303  # a copy of the cookie died with the logout
+    app = create_app(settings, bound_host="127.0.0.1")
+    with TestClient(app, base_url=BASE) as client:
+        login(client)  # a new login is a new session, unaffected by the old one's logout
+        assert client.get("/admin/trajectories", follow_redirects=False).status_code == 200

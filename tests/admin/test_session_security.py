@@ -15,9 +15,12 @@ from introspect.admin.session import SESSION_SECONDS, read_session, sign_session
 
 def test_session_round_trip_tamper_and_expiry() -> None:
     secret = b"s" * 32
-    cookie = sign_session(secret, "key:0b6f1e0e-0000-4000-8000-000000000000")
+    cookie = sign_session(secret, "key:0b6f1e0e-0000-4000-8000-000000000000", "f" * 32)
     data = read_session(secret, cookie)
-    assert data is not None and data.key_ref.startswith("key:")
+    assert data is not None and data.key_ref.startswith("key:") and data.key_fp == "f" * 32
+    assert len(data.session_id) >= 24  # a fresh random id per login
+    other = read_session(secret, sign_session(secret, data.key_ref, data.key_fp))
+    assert other is not None and other.session_id != data.session_id
     assert "isk_" not in cookie  # only the key's id, never the key
     payload, mac = cookie.split(".")
     assert read_session(b"t" * 32, cookie) is None

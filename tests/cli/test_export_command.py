@@ -48,7 +48,9 @@ def test_export_writes_file_and_manifest(configured: sessionmaker[Session], tmp_
     ("args", "message"),
     [
         (["--format", "csv"], "unknown export format 'csv'"),
-        (["--format", "rise", "--tau", "0"], "tau must be a positive number"),
+        (["--format", "rise", "--tau", "0"], "tau must be a number >= 0.02"),
+        (["--format", "rise", "--tau", "0.001"], "tau must be a number >= 0.02"),
+        (["--format", "raw", "--since", "0001-01-01T00:00:00+14:00"], "in range"),
         (["--format", "rise", "--tau", "x"], "--tau"),
         (["--format", "rise", "--keep", "best"], "keep must be one of"),
         (["--format", "rise", "--since", "yesterday"], "not an ISO 8601 date"),
@@ -72,6 +74,6 @@ def test_unmigrated_database_is_a_clean_error(tmp_path: Path, monkeypatch: pytes
         result = CliRunner().invoke(app, ["export", "--format", "rise", "--out", str(tmp_path / "x.jsonl")])
     finally:
         get_settings.cache_clear()
-    assert result.exit_code == 1
-    assert "cannot read trajectories" in result.output and "db upgrade" in result.output
+    assert result.exit_code == 2
+    assert "no Introspect tables" in result.output and "run `introspect db upgrade` once" in result.output
     assert not (tmp_path / "x.jsonl").exists()

@@ -7,11 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 import introspect
 from introspect.export import ExportFilters, ExportOptions, export_to_file, manifest_path
 from introspect.export.formats.rise import WeightOverflowError
+from introspect.export.options import MIN_TAU
+from introspect.store.engine import transaction
+from introspect.store.models import Reward
 from tests.export.builders import Try, record_trajectory
 
 
@@ -48,7 +52,9 @@ def test_empty_export_is_valid(session_factory: sessionmaker[Session], tmp_path:
 
 def test_failed_export_leaves_no_file(session_factory: sessionmaker[Session], tmp_path: Path) -> None:
     record_trajectory(session_factory, "What is 6 * 7?", [Try("It is 42.", True)])
+    with transaction(session_factory) as session:  # a reward far outside the range labels allow
+        session.execute(update(Reward).values(value=1e6))
     out = tmp_path / "out"
     with pytest.raises(WeightOverflowError, match="larger tau"):
-        export_to_file(session_factory, "rise", out / "rise.jsonl", options=ExportOptions(tau=1e-3))
-    assert list(out.iterdir()) == []  # exp(1 / 0.001) overflows: nothing half-written remains
+        export_to_file(session_factory, "rise", out / "rise.jsonl", options=ExportOptions(tau=MIN_TAU))
+    assert list(out.iterdir()) == []  # exp(1e6 / tau) overflows: nothing half-written remains

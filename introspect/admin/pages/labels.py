@@ -15,12 +15,13 @@ from introspect.admin.pages.detail import not_found, parse_uuid
 from introspect.admin.queries.detail import UnknownTurnError, add_human_label
 from introspect.admin.templating import render
 from introspect.api.deps import SessionFactoryDep
+from introspect.export.options import MAX_ABS_REWARD
 from introspect.store.engine import transaction
 
 router = APIRouter()
 
 # Rewards feed exp(r / tau) weights (RISE): keep them in a range that cannot overflow an export.
-REWARD_RANGE = (-10.0, 10.0)
+REWARD_RANGE = (-MAX_ABS_REWARD, MAX_ABS_REWARD)  # the export's tau bound relies on it
 MAX_COMMENT = 10_000
 
 

@@ -22,10 +22,12 @@ from introspect.api.cursor import InvalidCursorError, decode_cursor, encode_curs
 from introspect.api.deps import SessionFactoryDep
 from introspect.store.engine import transaction
 from introspect.store.models import JOB_STATUSES
+from introspect.store.types import as_utc
 
 router = APIRouter()
 
 PAGE_SIZE = 50
+_LAST_DAY = datetime(9999, 12, 31, tzinfo=UTC)  # "up to the end of" it would overflow
 FILTER_FIELDS = (
     "q",
     "status",
@@ -45,11 +47,10 @@ def _date(value: str, errors: list[str], name: str) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return as_utc(datetime.fromisoformat(value))
     except ValueError:
-        errors.append(f"{name}: not a date (YYYY-MM-DD)")
+        errors.append(f"{name}: not a date (YYYY-MM-DD) in range")
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_filters(params: dict[str, str], errors: list[str]) -> TrajectoryFilters:
@@ -58,7 +59,7 @@ def parse_filters(params: dict[str, str], errors: list[str]) -> TrajectoryFilter
         errors.append("success: choose yes, no or unknown")
         success = None
     date_to = _date(params.get("date_to", ""), errors, "to")
-    if date_to is not None and len(params.get("date_to", "")) <= 10:
+    if date_to is not None and len(params.get("date_to", "")) <= 10 and date_to < _LAST_DAY:
         date_to += timedelta(days=1)  # a bare date means "up to the end of that day"
     return TrajectoryFilters(
         status=params.get("status") or None,

@@ -22,7 +22,7 @@ from sqlalchemy import Select, Text, cast, column, exists, func, or_, select, ta
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import CTE, TableClause
 
-from introspect.admin.queries.attempts import TAG_KEYS, load_attempts, recent_trajectories, tag_of
+from introspect.admin.queries.attempts import TAG_KEYS, TrajectoryAttempts, load_attempts, tag_of
 from introspect.admin.views.rise import collapse_siblings
 from introspect.store.fts import fts5_all_words_query
 from introspect.store.models import Batch, Job, Reward, Trajectory, Turn
@@ -191,7 +191,19 @@ def list_trajectories(
     )
     by_id = {r.id: r for r in session.execute(stmt)}
     counts = turn_counts(session, ids)
-    firsts = {t.id: t for t in recent_trajectories(session, limit=len(ids), ids=ids)}
+    # The page's rows already hold what the attempts need besides the turns: no second row query.
+    firsts = {
+        r.id: TrajectoryAttempts(
+            id=r.id,
+            created_at=r.created_at,
+            success=r.success,
+            stop_reason=r.stop_reason,
+            job_status=r.job_status,
+            tag=None,
+            models=list(r.models or []),
+        )
+        for r in by_id.values()
+    }
     load_attempts(session, list(firsts.values()))
     labels = human_labels(session, ids)
     return [

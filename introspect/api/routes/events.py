@@ -7,11 +7,12 @@ gets exactly what it missed (the log following itself is ``introspect.api.event_
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, HTTPException, Request
 from sse_starlette.sse import EventSourceResponse
 
 from introspect.api.deps import CallerDep, EngineDep
@@ -38,7 +39,7 @@ async def job_events(
     engine: EngineDep,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    after = _last_event_id(last_event_id)
     follow = await open_follow(request, engine, job_id, after)
     if follow is None:
         raise NotFoundError(f"job {job_id} not found")
@@ -48,3 +49,16 @@ async def job_events(
             yield {"id": str(event["id"]), "event": event["event"], "data": json.dumps(event["data"])}
 
     return EventSourceResponse(stream(), ping=15)
+
+
+_EVENT_ID = re.compile(r"[0-9]{1,18}")  # ids are bigint rows; str.isdigit() would also pass "²"
+
+
+def _last_event_id(value: str | None) -> int:
+    """The id a reconnecting client last saw (0: from the start). Anything this stream cannot have
+    sent is a 422 before the stream starts."""
+    if not value:
+        return 0
+    if _EVENT_ID.fullmatch(value) is None:
+        raise HTTPException(422, "Last-Event-ID must be an event id this stream sent (decimal digits)")
+    return int(value)

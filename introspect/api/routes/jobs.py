@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -12,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from introspect.api.deps import CallerDep, DispatcherDep, SessionFactoryDep
 from introspect.api.schemas import CreateJobRequest, ErrorBody, JobResource, JobStatus, Page, ResumeRequest
 from introspect.api.services import jobs as service
+from introspect.store.types import UtcInput
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -63,8 +63,8 @@ def list_jobs(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     status: JobStatus | None = None,
     graph: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: UtcInput | None = None,
+    created_before: UtcInput | None = None,
 ) -> Page[JobResource]:
     return service.list_jobs(
         factory,
@@ -72,8 +72,8 @@ def list_jobs(
         cursor=cursor,
         status=status,
         graph=graph,
-        created_after=_aware(created_after),
-        created_before=_aware(created_before),
+        created_after=created_after,
+        created_before=created_before,
     )
 
 
@@ -95,11 +95,3 @@ async def resume_job(
     job = await run_in_threadpool(service.resume_job, factory, job_id, body)
     await dispatcher.enqueue(job.id)
     return job
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
