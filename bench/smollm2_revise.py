@@ -20,6 +20,13 @@ no-oracle case). Five turns each, revisions sampled at ``--temperature``. Report
 accuracy, p1@t5 (some turn right), m1@t5 (majority answer over the 5 turns right; arithmetic), the
 final answer's accuracy, how often the final answer is worse than turn 1, and the echo rate (share of
 revision turns that restate the feedback). Ends with one JSON line.
+
+Measured 2026-12-03 on 2 shared cores (``--arith 6 --open 6 --max-tokens 32``, 49 minutes; the
+machine ran about 0.4 s of CPU per token, so 40-60 problems did not fit): 12 problems, 48 revision
+turns per side. old: turn-1 0.333, p1@t5 0.333, m1@t5 (arith) 0.0, final 0.167 (2 finals worse than
+turn 1), echo rate 0.292 (14/48). new: turn-1 0.333, p1@t5 0.333, m1@t5 0.0, final 0.25 (1 worse),
+echo rate 0.062 (3/48; open questions 0/24). That run chose among unverified attempts by plurality;
+the rule is now a strict majority (``graphs/final_answer.py``), not re-measured.
 """
 
 from __future__ import annotations
