@@ -61,8 +61,9 @@ def test_an_empty_model_directory(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", [["worker"], ["serve", "--port", "8765"]])
-def test_serve_and_worker_exit_2_with_one_line(tmp_path: Path, command: list[str]) -> None:
+def test_serve_and_worker_exit_2_with_one_line(tmp_path: Path, command: list[str], sqlite_url: str) -> None:
     env = {
+        "INTROSPECT_DATABASE_URL": sqlite_url,  # a migrated database: the model is what is wrong
         "INTROSPECT_MODEL_PATH": str(tmp_path / "nope"),
         "INTROSPECT_DATA_DIR": str(tmp_path / "data"),
         "INTROSPECT_MODEL_CACHE_DIR": str(tmp_path / "cache"),
