@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from introspect.gate.metrics import auroc
+
 # Each summary, signed so that higher means "more likely correct".
 UNCERTAINTY_METRICS: dict[str, Callable[[dict[str, Any]], float | None]] = {
     "self_certainty": lambda s: s.get("mean_self_certainty"),
@@ -56,19 +58,6 @@ def majority(answers: Sequence[str | None]) -> str | None:
         if answer is not None and votes.get(answer) == top:
             return answer
     return None
-
-
-def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
-    """Area under the ROC curve by the rank statistic (ties count half); None with one class only."""
-    pos = [s for s, y in zip(scores, labels, strict=True) if y]
-    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
-    if not pos or not neg:
-        return None
-    wins = 0.0
-    for p in pos:
-        for n in neg:
-            wins += 1.0 if p > n else 0.5 if p == n else 0.0
-    return wins / (len(pos) * len(neg))
 
 
 def _rate(hits: int, total: int) -> float | None:

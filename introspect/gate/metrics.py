@@ -13,6 +13,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
 # Each single metric with its direction: +1 when a higher value means "more likely right".
 SINGLE_METRICS: tuple[tuple[str, int], ...] = (
     ("mean_self_certainty", +1),
@@ -25,22 +30,27 @@ SINGLE_METRICS: tuple[tuple[str, int], ...] = (
 )
 
 
+def _ranks(values: FloatArray) -> FloatArray:
+    """1-based ranks, ties sharing their average rank."""
+    order = np.argsort(values, kind="mergesort")
+    _, inverse, counts = np.unique(values[order], return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    average = (ends - counts + 1 + ends) / 2
+    ranks = np.empty(len(values))
+    ranks[order] = average[inverse]
+    return ranks
+
+
 def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
-    """Mann-Whitney AUROC with average ranks for ties; None without both classes."""
-    pairs = sorted(zip(scores, labels, strict=True), key=lambda p: p[0])
-    n_pos = sum(1 for _, y in pairs if y)
-    n_neg = len(pairs) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    """Mann-Whitney AUROC with average ranks for ties; None without both classes. The one AUROC of
+    the project: calibration, evaluation and the admin view all call it."""
+    y = np.asarray(labels, dtype=bool)
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    if positives == 0 or negatives == 0:
         return None
-    rank_sum, i = 0.0, 0
-    while i < len(pairs):
-        j = i
-        while j + 1 < len(pairs) and pairs[j + 1][0] == pairs[i][0]:
-            j += 1
-        average_rank = (i + j) / 2 + 1
-        rank_sum += average_rank * sum(1 for k in range(i, j + 1) if pairs[k][1])
-        i = j + 1
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    rank_sum = float(_ranks(np.asarray(scores, dtype=np.float64))[y].sum())
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
 def ece(probabilities: Sequence[float], labels: Sequence[bool], bins: int = 10) -> float | None:

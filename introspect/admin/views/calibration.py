@@ -20,6 +20,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from introspect.gate.metrics import auroc as roc_auc
+
 Transform = Literal["exp", "minmax", "prob"]
 FloatArray = npt.NDArray[np.float64]
 
@@ -66,27 +68,6 @@ class MetricCalibration:
     bins: list[ReliabilityBin]
     ece: float | None
     x_label: str
-
-
-def _ranks(values: FloatArray) -> FloatArray:
-    """1-based ranks, ties sharing their average rank."""
-    order = np.argsort(values, kind="mergesort")
-    _, inverse, counts = np.unique(values[order], return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    average = (ends - counts + 1 + ends) / 2
-    ranks = np.empty(len(values))
-    ranks[order] = average[inverse]
-    return ranks
-
-
-def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
-    y = np.asarray(labels, dtype=bool)
-    positives = int(y.sum())
-    negatives = len(y) - positives
-    if positives == 0 or negatives == 0:
-        return None
-    rank_sum = float(_ranks(np.asarray(scores, dtype=np.float64))[y].sum())
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
 def roc_curve(
