@@ -47,7 +47,7 @@ from introspect.db.migrate import upgrade_all  # noqa: E402
 from introspect.models.openai_compat import OpenAICompatModel  # noqa: E402
 from introspect.runner import RunnerDeps, make_checkpointer, trajectory_resource  # noqa: E402
 from introspect.runner.inline import create_and_run_inline  # noqa: E402
-from introspect.runner.models import DefaultModelProvider  # noqa: E402
+from introspect.runner.model_provider import DefaultModelProvider  # noqa: E402
 from introspect.store.engine import make_engine, make_session_factory  # noqa: E402
 
 SMOLLM2_VOCAB = 49152

@@ -50,7 +50,7 @@ from introspect.critics import RISE_FEEDBACK  # noqa: E402
 from introspect.gate.echo import echo_kind  # noqa: E402
 from introspect.models.catalog import CATALOG  # noqa: E402
 from introspect.prompting import PromptLibrary, default_library  # noqa: E402
-from introspect.runner.models import load_local_model  # noqa: E402
+from introspect.runner.model_provider import load_local_model  # noqa: E402
 from introspect.testing.open_questions import OPEN_QUESTIONS  # noqa: E402
 from introspect.verifiers import VerificationTask, build_verifier  # noqa: E402
 

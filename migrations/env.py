@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from introspect.db.schema_filter import include_name
-from introspect.store.models import Base
+from introspect.store.tables import Base
 
 
 def run_with(connection: Connection) -> None:

@@ -39,8 +39,8 @@ from introspect.gate.profile import GateProfile, split_model_ref  # noqa: E402
 from introspect.runner import RunnerDeps, make_checkpointer  # noqa: E402
 from introspect.runner.inline import create_and_run_inline  # noqa: E402
 from introspect.store.engine import make_engine, make_session_factory, transaction  # noqa: E402
-from introspect.store.models import Turn  # noqa: E402
 from introspect.store.repositories.gate_profiles import verified_samples  # noqa: E402
+from introspect.store.tables import Turn  # noqa: E402
 
 PROFILES_DIR = REPO / "introspect" / "gate" / "profiles"
 

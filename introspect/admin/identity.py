@@ -19,8 +19,8 @@ from sqlalchemy import select
 from introspect.admin.session import COOKIE_NAME, SessionData, key_fingerprint, read_session, session_secret
 from introspect.api.auth import Authenticator, AuthError
 from introspect.store.engine import transaction
-from introspect.store.models import ApiKey
 from introspect.store.repositories.admin_sessions import is_revoked
+from introspect.store.tables import ApiKey
 
 
 @dataclass(frozen=True)

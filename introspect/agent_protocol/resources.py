@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from introspect.agent_protocol.assistants import assistant_uuid
-from introspect.store.models import AgentThread, Job
+from introspect.store.tables import AgentThread, Job
 
 # LangGraph's run statuses; a job waiting for a person is an interrupted run (it resumes with
 # ``command={"resume": ...}``), and a cancelled one is interrupted too (LangGraph's cancel action).

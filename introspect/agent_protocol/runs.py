@@ -25,8 +25,8 @@ from introspect.api.services import jobs as job_service
 from introspect.api.services.jobs import NotFoundError
 from introspect.runner.errors import JobValidationError
 from introspect.store.engine import transaction
-from introspect.store.models import Job
 from introspect.store.repositories import agent_threads
+from introspect.store.tables import Job
 
 router = APIRouter(tags=["agent-protocol: runs"])
 

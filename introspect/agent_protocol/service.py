@@ -20,8 +20,8 @@ from introspect.api.services import jobs as job_service
 from introspect.api.services.jobs import ConflictError, NotFoundError
 from introspect.runner.errors import JobValidationError
 from introspect.store.engine import transaction
-from introspect.store.models import Job, JobEvent
 from introspect.store.repositories import agent_threads
+from introspect.store.tables import Job, JobEvent
 
 # configurable keys LangGraph clients and Studio add for the server's own use: never job config.
 RESERVED_CONFIGURABLE = frozenset(

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from introspect.agent_protocol.resources import SETTLED, interrupt_of, run_output, state_values
 from introspect.agent_protocol.service import get_run
 from introspect.api.event_follow import open_follow
-from introspect.store.models import Job
+from introspect.store.tables import Job
 
 
 def _sse(event: str, data: Any) -> dict[str, str]:

@@ -22,7 +22,7 @@ from introspect.api.hosts import HostCheckMiddleware
 from introspect.api.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from introspect.api.routes import batches, corpora, events, gate_profiles, health, jobs, trajectories
 from introspect.config import Settings, get_settings
-from introspect.runner.models import default_model_provider
+from introspect.runner.model_provider import default_model_provider
 from introspect.store.engine import make_engine, make_session_factory
 from introspect.worker.dispatch import ArqDispatcher, InProcessDispatcher, JobDispatcher
 from introspect.worker.identity import worker_identity

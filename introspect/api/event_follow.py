@@ -19,8 +19,8 @@ from starlette.requests import Request
 
 from introspect.api.event_hub import JobEventHub, Subscription
 from introspect.store.engine import autocommit
-from introspect.store.models import TERMINAL_STATUSES
 from introspect.store.repositories import events
+from introspect.store.tables import TERMINAL_STATUSES
 
 POLL_SECONDS = 0.25
 READ_LIMIT = 500  # events per read of the log

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.batches.dataset import DatasetRow
 from introspect.store.engine import transaction
-from introspect.store.models import Batch
 from introspect.store.repositories import batches as repo
+from introspect.store.tables import Batch
 
 ACTIVE = ("queued", "running", "waiting_human")
 

@@ -11,7 +11,7 @@ from introspect.config import Settings
 
 def require_local_model(settings: Settings) -> None:
     """Load the configured local model now; one line and exit 2 if it cannot load."""
-    from introspect.runner.models import ModelLoadError, default_model_provider
+    from introspect.runner.model_provider import ModelLoadError, default_model_provider
 
     try:
         default_model_provider(settings).check()
@@ -22,7 +22,7 @@ def require_local_model(settings: Settings) -> None:
 def require_model_source(settings: Settings) -> None:
     """Check only that the configured model exists (no torch): for a supervisor of worker processes."""
     from introspect.models.sources import ModelSourceError
-    from introspect.runner.models import local_source
+    from introspect.runner.model_provider import local_source
 
     try:
         local_source(settings)

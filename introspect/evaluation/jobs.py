@@ -21,9 +21,9 @@ from introspect.batches import BatchSummary, DatasetRow, open_batch
 from introspect.batches.inline import run_batch
 from introspect.config import Settings
 from introspect.evaluation.metrics import GradedAttempt, ProblemRun
-from introspect.runner.models import DefaultModelProvider
-from introspect.store.models import Job, Trajectory, Turn
+from introspect.runner.model_provider import DefaultModelProvider
 from introspect.store.repositories.batches import find_batch
+from introspect.store.tables import Job, Trajectory, Turn
 from introspect.verifiers.base import VerificationTask
 from introspect.verifiers.registry import build_verifier
 

@@ -39,7 +39,7 @@ from introspect.export.records import (
     VerificationRow,
     stored_fields,
 )
-from introspect.store.models import Critique, Reward, Trajectory, Turn, Verification
+from introspect.store.tables import Critique, Reward, Trajectory, Turn, Verification
 from introspect.store.types import UTCDateTime
 
 _TABLES: dict[str, tuple[Any, type]] = {

@@ -35,8 +35,8 @@ from introspect.export.documents import DocumentBuilder, assemble
 from introspect.export.options import ExportFilters
 from introspect.export.prefetch import prefetched
 from introspect.export.records import TrajectoryRow
-from introspect.store.models import Reward, Trajectory, Turn
 from introspect.store.repositories.batches import trajectory_in_batch
+from introspect.store.tables import Reward, Trajectory, Turn
 
 
 def filter_conditions(filters: ExportFilters, dialect: str) -> list[ColumnElement[bool]]:

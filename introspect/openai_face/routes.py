@@ -19,7 +19,7 @@ from introspect.openai_face import service
 from introspect.openai_face.schemas import ChatCompletionRequest
 from introspect.openai_face.settle import SETTLED, error_response, settled
 from introspect.runner.graphs import GRAPHS
-from introspect.store.models import Job
+from introspect.store.tables import Job
 
 router = APIRouter(tags=["openai"])
 

@@ -21,7 +21,7 @@ from introspect.openai_face.schemas import ChatCompletionRequest
 from introspect.runner.errors import JobValidationError
 from introspect.runner.graphs import GRAPHS
 from introspect.store.engine import transaction
-from introspect.store.models import Job, Trajectory, Turn
+from introspect.store.tables import Job, Trajectory, Turn
 from introspect.uncertainty.token_stats import TokenStats
 
 MODEL_PREFIX = "introspect/"

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from introspect.openai_face import service
-from introspect.store.models import Job
+from introspect.store.tables import Job
 
 SETTLED = frozenset({"waiting_human", "succeeded", "failed", "cancelled"})
 POLL_SECONDS = (0.05, 0.1, 0.2, 0.25)

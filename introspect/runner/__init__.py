@@ -14,7 +14,7 @@ from introspect.runner.errors import JobValidationError, RunCancelled
 from introspect.runner.execute import JobOutcome, execute_job
 from introspect.runner.graphs import GRAPHS
 from introspect.runner.inline import create_and_run_inline, run_inline
-from introspect.runner.models import DefaultModelProvider, default_model_provider
+from introspect.runner.model_provider import DefaultModelProvider, default_model_provider
 from introspect.runner.resource import trajectory_resource, trajectory_schema
 from introspect.runner.spec import JobSpec, parse_job, validate_job_request
 

@@ -11,8 +11,8 @@ from introspect.runner.deps import RunnerDeps
 from introspect.runner.execute import JobOutcome, execute_job
 from introspect.runner.spec import parse_job
 from introspect.store.engine import transaction
-from introspect.store.models import Job
 from introspect.store.repositories import jobs, leases
+from introspect.store.tables import Job
 
 # Nobody sweeps an inline job's lease, but it must not look expired while this process runs it.
 INLINE_LEASE_SECONDS = 24 * 3600.0

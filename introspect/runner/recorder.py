@@ -22,12 +22,12 @@ from introspect.runner.context import FinishData
 from introspect.runner.deps import JobWatch
 from introspect.runner.errors import RunCancelled, RunHandedBack
 from introspect.store.engine import autocommit, is_postgres, transaction
-from introspect.store.models import Job
 from introspect.store.repositories import events, leases, trajectories
 from introspect.store.repositories.fenced_settle import settle_job_fenced
 from introspect.store.repositories.fenced_turn import record_turn_fenced
 from introspect.store.repositories.leases import Lease, StaleLeaseError
 from introspect.store.repositories.trajectories import RewardData, TrajectoryOutcome, TurnData
+from introspect.store.tables import Job
 
 Notify = Callable[[uuid.UUID, dict[str, Any]], None]
 

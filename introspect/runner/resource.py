@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from introspect.runner.trajectory_model import trajectory_json_schema
-from introspect.store.models import Critique, Reward, Turn, Verification
 from introspect.store.repositories import trajectories
+from introspect.store.tables import Critique, Reward, Turn, Verification
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from introspect.critics import VerifierFeedbackCritic
 from introspect.prompting import default_library
 from introspect.runner.context import GraphContext
 from introspect.runner.memory import MemoryRecorder
-from introspect.runner.models import default_model_provider
+from introspect.runner.model_provider import default_model_provider
 from introspect.runner.spec import _default_verifier
 from introspect.verifiers.registry import build_verifier
 

@@ -27,8 +27,8 @@ from langgraph.checkpoint.base import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from introspect.store.models import Job
 from introspect.store.repositories.leases import Lease, StaleLeaseError
+from introspect.store.tables import Job
 
 # job id -> (the lease held on it, whether it is certainly still ours without asking the database)
 LeaseLookup = Callable[[uuid.UUID], tuple[Lease, bool] | None]

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.models import Batch
 from introspect.store.repositories import jobs
 from introspect.store.repositories.events import append_event
 from introspect.store.repositories.trajectories import (
@@ -21,6 +20,7 @@ from introspect.store.repositories.trajectories import (
     finish_trajectory,
     record_turn,
 )
+from introspect.store.tables import Batch
 from tests.admin.seed import compact_stats, summary
 
 FAILURE = "RuntimeError: the model server at http://127.0.0.1:9/v1 refused the connection (3 attempts)"

@@ -14,8 +14,8 @@ from introspect.admin.session import COOKIE_NAME, COOKIE_PATH
 from introspect.api.app import create_app
 from introspect.config import Settings
 from introspect.store.engine import transaction
-from introspect.store.models import ApiKey
 from introspect.store.repositories.api_keys import create_api_key
+from introspect.store.tables import ApiKey
 from tests.admin.conftest import BASE, BOOTSTRAP_KEY, ORIGIN, admin_settings, login
 from tests.admin.seed import seed_revision
 

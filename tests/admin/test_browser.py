@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.api.app import create_app
 from introspect.config import RemoteModelSpec, Settings
 from introspect.store.engine import make_engine, make_session_factory, transaction
-from introspect.store.models import Critique, Turn
 from introspect.store.repositories.trajectories import RewardData, add_reward, list_rewards
+from introspect.store.tables import Critique, Turn
 from introspect.testing.live_server import live_server
 from tests.admin.browser import chromium_session, log_in
 from tests.admin.conftest import BOOTSTRAP_KEY

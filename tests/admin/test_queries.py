@@ -14,9 +14,9 @@ from introspect.admin.queries.inbox import waiting_jobs
 from introspect.admin.queries.trajectories import TrajectoryFilters, distinct_values, list_trajectories
 from introspect.admin.views.detail import build_detail
 from introspect.store.engine import transaction
-from introspect.store.models import Trajectory
 from introspect.store.repositories import jobs
 from introspect.store.repositories.trajectories import create_trajectory, list_rewards
+from introspect.store.tables import Trajectory
 from tests.admin.seed import seed_revision
 
 

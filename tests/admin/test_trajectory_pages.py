@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.models import Job
 from introspect.store.repositories.trajectories import list_rewards
+from introspect.store.tables import Job
 from tests.admin.conftest import ORIGIN
 from tests.admin.hostile import HOSTILE, HOSTILE_TEXT, audit_html
 from tests.admin.seed import seed_revision

@@ -12,8 +12,8 @@ from introspect.batches.inline import run_batch
 from introspect.config import Settings
 from introspect.models.demo import make_problems, model_path
 from introspect.store.engine import make_engine, make_session_factory
-from introspect.store.models import Trajectory
 from introspect.store.repositories.batches import trajectory_in_batch
+from introspect.store.tables import Trajectory
 
 
 def _body(name: str) -> dict[str, object]:

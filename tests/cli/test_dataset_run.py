@@ -14,7 +14,7 @@ from introspect.cli.main import app
 from introspect.config import get_settings
 from introspect.models.demo import make_problems, model_path
 from introspect.store.engine import make_engine, make_session_factory
-from introspect.store.models import Batch, Job, Trajectory
+from introspect.store.tables import Batch, Job, Trajectory
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 
 from introspect.db.migrate import downgrade, upgrade, upgrade_all
 from introspect.db.schema_filter import include_name
-from introspect.store.models import Base
+from introspect.store.tables import Base
 from introspect.testing.databases import create_empty_postgres_database
 from introspect.testing.servers import PostgresServer
 

@@ -11,7 +11,6 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.models import Trajectory
 from introspect.store.repositories.trajectories import (
     CritiqueData,
     RewardData,
@@ -22,6 +21,7 @@ from introspect.store.repositories.trajectories import (
     finish_trajectory,
     record_turn,
 )
+from introspect.store.tables import Trajectory
 
 FEEDBACK = "The answer is incorrect. Please try again."
 

@@ -15,7 +15,7 @@ from introspect.export import ExportFilters, ExportOptions, export_to_file, mani
 from introspect.export.formats.rise import WeightOverflowError
 from introspect.export.options import MIN_TAU
 from introspect.store.engine import transaction
-from introspect.store.models import Reward
+from introspect.store.tables import Reward
 from tests.export.builders import Try, record_trajectory
 
 

@@ -43,7 +43,7 @@ def test_model_filter_reads_the_trajectory_models_list(session_factory: sessionm
     from sqlalchemy import update
 
     from introspect.store.engine import transaction
-    from introspect.store.models import Trajectory
+    from introspect.store.tables import Trajectory
 
     with transaction(session_factory) as s:
         s.execute(update(Trajectory).values(models=["demo", "critic-x"]))

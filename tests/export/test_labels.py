@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.export import ExportFilters, ExportOptions
 from introspect.store.engine import transaction
-from introspect.store.models import Turn
+from introspect.store.tables import Turn
 from tests.export.builders import Try, label_turn, record_trajectory
 from tests.export.conftest import run_export
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.export import ExportOptions, rise_weight
 from introspect.store.engine import transaction
-from introspect.store.models import Turn
+from introspect.store.tables import Turn
 from tests.export.builders import FEEDBACK, Try, record_trajectory
 from tests.export.conftest import run_export
 

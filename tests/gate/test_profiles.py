@@ -15,7 +15,6 @@ from introspect.gate.calibrate import CalibrationSettings, NotEnoughDataError
 from introspect.gate.profile import GateProfile
 from introspect.gate.service import TargetNotMetError, calibrate_model, resolve_profile
 from introspect.store.engine import transaction
-from introspect.store.models import GateProfileRow
 from introspect.store.repositories import gate_profiles
 from introspect.store.repositories.trajectories import (
     TurnData,
@@ -23,6 +22,7 @@ from introspect.store.repositories.trajectories import (
     create_trajectory,
     record_turn,
 )
+from introspect.store.tables import GateProfileRow
 from tests.graphs.fakes import CONFIDENT, FakeProvider, Reply, ScriptedChatModel
 from tests.graphs.harness import Harness, actions, harness_for
 

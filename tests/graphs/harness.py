@@ -22,9 +22,9 @@ from introspect.runner import (
 )
 from introspect.runner.execute import JobOutcome
 from introspect.store.engine import transaction
-from introspect.store.models import Job, JobEvent
 from introspect.store.repositories import jobs, leases
 from introspect.store.repositories.leases import Lease
+from introspect.store.tables import Job, JobEvent
 from tests.graphs.fakes import FakeProvider, fake_settings
 
 

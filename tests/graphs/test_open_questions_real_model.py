@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from introspect.runner.models import DefaultModelProvider
+from introspect.runner.model_provider import DefaultModelProvider
 from introspect.store.engine import make_engine, make_session_factory
 from introspect.testing.open_questions import OPEN_QUESTIONS
 from tests.graphs.harness import Harness, harness_for

@@ -13,7 +13,7 @@ from introspect.api.app import create_app
 from introspect.cli.main import app
 from introspect.config import Settings
 from introspect.models.weights import file_sha256
-from introspect.runner.models import ModelLoadError, default_model_provider, load_local_model
+from introspect.runner.model_provider import ModelLoadError, default_model_provider, load_local_model
 
 
 def settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -113,7 +113,7 @@ def test_remote_model_spec_sets_the_vocab_size() -> None:
     from introspect.config import RemoteModelSpec, Settings
     from introspect.models.chat import OpenAICompatChatModel
     from introspect.models.openai_compat import DEFAULT_VOCAB_SIZE
-    from introspect.runner.models import DefaultModelProvider
+    from introspect.runner.model_provider import DefaultModelProvider
 
     spec = {"base_url": "http://127.0.0.1:9/v1", "model": "smol"}
     settings = Settings(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from introspect.runner.models import load_local_model
+from introspect.runner.model_provider import load_local_model
 from tests.models.real_model import real_model_dir, real_model_settings
 
 pytestmark = pytest.mark.real_model

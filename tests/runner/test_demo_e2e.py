@@ -17,7 +17,7 @@ from introspect.models.demo import is_correct, make_problems
 from introspect.prompting import library_with
 from introspect.runner import default_model_provider
 from introspect.runner.graphs import load_by_reference
-from introspect.runner.models import DefaultModelProvider
+from introspect.runner.model_provider import DefaultModelProvider
 from introspect.store.engine import make_engine, make_session_factory
 from introspect.verifiers import VerificationTask, build_verifier
 from tests.graphs.harness import Harness, harness_for

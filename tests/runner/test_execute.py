@@ -10,9 +10,9 @@ import pytest
 
 from introspect.runner import create_and_run_inline, execute_job, trajectory_resource
 from introspect.store.engine import transaction
-from introspect.store.models import Job, Turn
 from introspect.store.repositories import jobs
 from introspect.store.repositories.leases import StaleLeaseError
+from introspect.store.tables import Job, Turn
 from introspect.store.types import utcnow
 from tests.graphs.fakes import CONFIDENT, Crash, FakeProvider, Reply, ScriptedChatModel
 from tests.graphs.harness import Harness, actions

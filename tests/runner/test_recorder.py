@@ -110,7 +110,7 @@ def test_a_stale_lease_refuses_every_write(harness: Harness) -> None:
     recorder, trajectory_id = setup(harness)
     job_id = recorder.job_id
     with transaction(harness.session_factory) as session:
-        from introspect.store.models import Job
+        from introspect.store.tables import Job
 
         job = session.get(Job, job_id)
         assert job is not None

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from introspect.store.models import Reward, Trajectory, Turn
+from introspect.store.tables import Reward, Trajectory, Turn
 from tests.graphs.fakes import CONFIDENT, FakeProvider, Reply, ScriptedChatModel
 from tests.graphs.harness import Harness
 from tests.runner.test_execute import TASK, expire_lease

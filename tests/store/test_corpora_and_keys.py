@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.models import ApiKey
 from introspect.store.repositories import api_keys, corpora
+from introspect.store.tables import ApiKey
 
 
 def test_search_ranks_matching_documents(session_factory: sessionmaker[Session]) -> None:

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from introspect.store.engine import autocommit, make_engine, make_session_factory, transaction
-from introspect.store.models import Job, JobEvent, Reward, Trajectory
 from introspect.store.repositories import jobs, leases, trajectories
 from introspect.store.repositories.fenced_settle import settle_job_fenced
 from introspect.store.repositories.trajectories import RewardData, TrajectoryOutcome, TurnData
+from introspect.store.tables import Job, JobEvent, Reward, Trajectory
 
 OUTCOME = TrajectoryOutcome("42", "verified", True, 1.0, ["scripted"], 30, 12.5)
 REWARDS = [

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from introspect.store.engine import autocommit, make_engine, make_session_factory, transaction
-from introspect.store.models import JobEvent, Trajectory
 from introspect.store.repositories import jobs, leases, trajectories
 from introspect.store.repositories.fenced_start import start_job_fenced
+from introspect.store.tables import JobEvent, Trajectory
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import autocommit, make_engine, make_session_factory, transaction
-from introspect.store.models import Critique, JobEvent, Reward, Turn, Verification
 from introspect.store.repositories import jobs, leases, trajectories
 from introspect.store.repositories.fenced_turn import record_turn_fenced
 from introspect.store.repositories.trajectories import CritiqueData, RewardData, TurnData, VerificationData
+from introspect.store.tables import Critique, JobEvent, Reward, Turn, Verification
 
 
 @pytest.fixture

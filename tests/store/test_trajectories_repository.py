@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.models import Trajectory, Turn, Verification
 from introspect.store.repositories.trajectories import (
     CritiqueData,
     RewardData,
@@ -22,6 +21,7 @@ from introspect.store.repositories.trajectories import (
     record_turn,
     trajectory_row,
 )
+from introspect.store.tables import Trajectory, Turn, Verification
 
 
 def test_record_turn_is_idempotent_on_index(session_factory: sessionmaker[Session]) -> None:

@@ -15,8 +15,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.models import Critique, Job, JobEvent, Reward, Turn, Verification
 from introspect.store.repositories import jobs
+from introspect.store.tables import Critique, Job, JobEvent, Reward, Turn, Verification
 from introspect.testing.scripted_models import SCRIPT_ENV, Script
 from introspect.worker.core import WorkerCore
 
@@ -103,7 +103,7 @@ def snapshot(factory: sessionmaker[Session], job_id: Any) -> dict[str, Any]:
 
 
 def turn_indexes(factory: sessionmaker[Session], job_id: Any) -> list[int]:
-    from introspect.store.models import Trajectory
+    from introspect.store.tables import Trajectory
 
     with transaction(factory) as session:
         stmt = select(Turn.index).join(Trajectory).where(Trajectory.job_id == job_id).order_by(Turn.index)

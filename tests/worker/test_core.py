@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from introspect.store.engine import transaction
-from introspect.store.models import JobEvent
 from introspect.store.repositories import events, jobs, leases
 from introspect.store.repositories.leases import Claim, Lease
+from introspect.store.tables import JobEvent
 from introspect.worker.core import WorkerCore
 from tests.worker.harness import idle_core, queued_job
 

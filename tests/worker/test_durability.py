@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from introspect.api.app import create_app
 from introspect.config import Settings
 from introspect.store.engine import make_engine, make_session_factory
-from introspect.store.models import JobEvent
+from introspect.store.tables import JobEvent
 from introspect.testing.scripted_models import Script, read_call_log
 from introspect.testing.servers import start_redis
 from tests.worker.harness import job_status, snapshot, start_worker, turn_indexes, wait_for

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from introspect.api.app import create_app
 from introspect.config import Settings
 from introspect.store.engine import make_engine, make_session_factory, transaction
-from introspect.store.models import Trajectory, Verification
+from introspect.store.tables import Trajectory, Verification
 from introspect.testing.scripted_models import Script
 from tests.worker.harness import job_status, start_worker, wait_for
 

@@ -17,7 +17,7 @@ from introspect.admin.views.detail import build_detail
 from introspect.admin.views.diff import word_diff
 from introspect.api.deps import SessionFactoryDep
 from introspect.store.engine import transaction
-from introspect.store.models import Trajectory
+from introspect.store.tables import Trajectory
 
 router = APIRouter()
 

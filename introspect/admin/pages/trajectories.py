@@ -21,7 +21,7 @@ from introspect.admin.templating import render
 from introspect.api.cursor import InvalidCursorError, decode_cursor, encode_cursor
 from introspect.api.deps import SessionFactoryDep
 from introspect.store.engine import transaction
-from introspect.store.models import JOB_STATUSES
+from introspect.store.tables import JOB_STATUSES
 from introspect.store.types import as_utc
 
 router = APIRouter()

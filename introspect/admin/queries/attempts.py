@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from introspect.store.models import Batch, Job, Trajectory, Turn, Verification
+from introspect.store.tables import Batch, Job, Trajectory, Turn, Verification
 
 ATTEMPT_PHASES = ("generate", "revise", "escalate", "human")
 CHUNK = 500  # ids per IN list: well under SQLite's bound-parameter limit

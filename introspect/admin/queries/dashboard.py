@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from introspect.admin.queries.attempts import CHUNK, TrajectoryAttempts, load_attempts, recent_trajectories
-from introspect.store.models import Job, Reward, Turn
+from introspect.store.tables import Job, Reward, Turn
 
 DEFAULT_WINDOW = 2000
 MAX_WINDOW = 20_000

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from introspect.store.models import Job, JobEvent, Reward, Trajectory, Turn
 from introspect.store.repositories.trajectories import (
     RewardData,
     add_reward,
     get_trajectory_detail,
     list_rewards,
 )
+from introspect.store.tables import Job, JobEvent, Reward, Trajectory, Turn
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from introspect.store.models import Job, Trajectory, Turn
+from introspect.store.tables import Job, Trajectory, Turn
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from introspect.store.models import Job, JobEvent, Trajectory
 from introspect.store.repositories.jobs import list_jobs
+from introspect.store.tables import Job, JobEvent, Trajectory
 
 EVENTS_SHOWN = 200
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from introspect.admin.queries.attempts import ATTEMPT_PHASES, CHUNK
-from introspect.store.models import Reward, Trajectory, Turn
+from introspect.store.tables import Reward, Trajectory, Turn
 
 SCAN = 1000  # trajectories looked at per request: the queue is about recent work
 

@@ -25,7 +25,7 @@ from sqlalchemy.sql.selectable import CTE, TableClause
 from introspect.admin.queries.attempts import TAG_KEYS, TrajectoryAttempts, load_attempts, tag_of
 from introspect.admin.views.rise import collapse_siblings
 from introspect.store.fts import fts5_all_words_query
-from introspect.store.models import Batch, Job, Reward, Trajectory, Turn
+from introspect.store.tables import Batch, Job, Reward, Trajectory, Turn
 
 SuccessFilter = Literal["yes", "no", "unknown"]
 
@@ -258,7 +258,7 @@ def turn_counts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, i
     return {tid: int(n) for tid, n in session.execute(stmt)}
 
 
-# Columns whose distinct values fill the filter drop-downs; each leads an index (see store.models).
+# Columns whose distinct values fill the filter drop-downs; each leads an index (see store.tables).
 _DISTINCT_SOURCES = {
     "graph": ("trajectories", "graph"),
     "stop_reason": ("trajectories", "stop_reason"),

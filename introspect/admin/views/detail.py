@@ -16,7 +16,7 @@ from introspect.admin.views.gate import GateView, build_gate_view
 from introspect.admin.views.heatmap import SCALES, Heatmap, HeatScale, build_heatmap
 from introspect.admin.views.siblings import CandidateGroup, candidate_groups
 from introspect.admin.views.waterfall import Waterfall, build_waterfall
-from introspect.store.models import Job, JobEvent, Reward, Trajectory, Turn
+from introspect.store.tables import Job, JobEvent, Reward, Trajectory, Turn
 
 # Turns whose output is an attempt at the task (RISE: each is a training example); an "escalate" turn
 # is a stronger model's answer, a "human" turn a person's (the export counts the same phases).

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from introspect.store.models import Turn
+from introspect.store.tables import Turn
 
 # reason -> the decision inputs that decided it (first one is the headline).
 DECIDERS: dict[str, tuple[str, ...]] = {

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from introspect.store.models import Turn
+from introspect.store.tables import Turn
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from introspect.store.models import Job, Trajectory, Turn
+from introspect.store.tables import Job, Trajectory, Turn
 
 # Writes closer together than this are one batch (one ``record_turns`` call).
 SAME_WRITE_MS = 5.0

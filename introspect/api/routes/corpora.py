@@ -14,8 +14,8 @@ from introspect.api.routes.jobs import ERRORS
 from introspect.api.schemas import CorpusResource, DocumentsCreated, DocumentsRequest
 from introspect.api.services.jobs import NotFoundError
 from introspect.store.engine import transaction
-from introspect.store.models import Document
 from introspect.store.repositories import corpora
+from introspect.store.tables import Document
 
 router = APIRouter(prefix="/corpora", tags=["corpora"])
 

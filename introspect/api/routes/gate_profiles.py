@@ -17,8 +17,8 @@ from introspect.gate.calibrate import CalibrationSettings, NotEnoughDataError
 from introspect.gate.profile import split_model_ref
 from introspect.gate.service import TargetNotMetError, calibrate_model
 from introspect.store.engine import transaction
-from introspect.store.models import GateProfileRow
 from introspect.store.repositories import gate_profiles
+from introspect.store.tables import GateProfileRow
 
 router = APIRouter(prefix="/gate/profiles", tags=["gate"])
 

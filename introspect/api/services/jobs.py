@@ -18,8 +18,8 @@ from introspect.api.schemas import CreateJobRequest, JobResource, Page, ResumeRe
 from introspect.runner.errors import JobValidationError
 from introspect.runner.spec import validate_job_request
 from introspect.store.engine import transaction
-from introspect.store.models import Job, Trajectory, Turn
 from introspect.store.repositories import events, jobs
+from introspect.store.tables import Job, Trajectory, Turn
 
 
 class NotFoundError(LookupError):

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from introspect.store.dialect_insert import insert_for
-from introspect.store.models import AdminSessionRevocation
+from introspect.store.tables import AdminSessionRevocation
 from introspect.store.types import utcnow
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from introspect.store.models import AgentThread, AgentThreadRun, Job
+from introspect.store.tables import AgentThread, AgentThreadRun, Job
 from introspect.store.types import utcnow
 
 # Metadata filters are matched in Python (JSON containment differs between Postgres and SQLite);

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from introspect.store.models import ApiKey
+from introspect.store.tables import ApiKey
 from introspect.store.types import utcnow
 
 KEY_PREFIX = "isk_"

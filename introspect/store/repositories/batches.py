@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from introspect.store.models import TERMINAL_STATUSES, Batch, Job, Trajectory
 from introspect.store.repositories import events
+from introspect.store.tables import TERMINAL_STATUSES, Batch, Job, Trajectory
 from introspect.store.types import utcnow
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from introspect.store.dialect_insert import insert_for
 from introspect.store.fts import fts5_query
-from introspect.store.models import Corpus, Document
+from introspect.store.tables import Corpus, Document
 
 
 @dataclass(frozen=True)

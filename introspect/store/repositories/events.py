@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from introspect.store.models import Job, JobEvent
+from introspect.store.tables import Job, JobEvent
 from introspect.store.types import utcnow
 
 _EVENTS = cast(Table, JobEvent.__table__)

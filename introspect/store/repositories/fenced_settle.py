@@ -45,9 +45,9 @@ from sqlalchemy import (
 )
 
 from introspect.store.json_rows import json_rows
-from introspect.store.models import Job, JobEvent, Reward, Turn
 from introspect.store.repositories.leases import Lease, StaleLeaseError, finish_statement, insert_event_from
 from introspect.store.repositories.trajectories import FINISH_TRAJECTORY, RewardData, TrajectoryOutcome
+from introspect.store.tables import Job, JobEvent, Reward, Turn
 from introspect.store.types import utcnow
 
 _JOBS = cast(Table, Job.__table__)

@@ -19,8 +19,8 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select
 
-from introspect.store.models import Job, JobEvent, Trajectory
 from introspect.store.repositories.leases import Lease, StaleLeaseError, fence_cte, insert_event_from
+from introspect.store.tables import Job, JobEvent, Trajectory
 from introspect.store.types import utcnow
 
 _JOBS = cast(Table, Job.__table__)

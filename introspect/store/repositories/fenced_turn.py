@@ -42,9 +42,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from introspect.store.json_rows import json_rows
-from introspect.store.models import Critique, Job, JobEvent, Reward, Turn, Verification
 from introspect.store.repositories.leases import Lease, StaleLeaseError, fence_cte, insert_event_from
 from introspect.store.repositories.trajectories import TurnData, turn_row
+from introspect.store.tables import Critique, Job, JobEvent, Reward, Turn, Verification
 from introspect.store.types import utcnow
 
 _JOBS = cast(Table, Job.__table__)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from introspect.gate.calibrate import ATTEMPT_PHASES, Sample, make_sample
 from introspect.gate.profile import GateProfile, catalog_profiles, split_model_ref, weights_match
-from introspect.store.models import GateProfileRow, Trajectory, Turn, Verification
+from introspect.store.tables import GateProfileRow, Trajectory, Turn, Verification
 
 
 def to_profile(row: GateProfileRow) -> GateProfile:

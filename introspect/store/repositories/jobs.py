@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from introspect.store.models import TERMINAL_STATUSES, Job
+from introspect.store.tables import TERMINAL_STATUSES, Job
 from introspect.store.types import utcnow
 
 _JOBS = cast(Table, Job.__table__)

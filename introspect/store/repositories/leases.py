@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, and_, bindparam, func, insert, literal, null, or_, select, update
 from sqlalchemy.orm import Session
 
-from introspect.store.models import TERMINAL_STATUSES, Job, JobEvent
+from introspect.store.tables import TERMINAL_STATUSES, Job, JobEvent
 from introspect.store.types import utcnow
 
 _JOBS = cast(Table, Job.__table__)

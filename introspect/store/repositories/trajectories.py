@@ -19,7 +19,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from introspect.store.dialect_insert import insert_for_dialect
-from introspect.store.models import Critique, Reward, Trajectory, Turn, Verification
+from introspect.store.tables import Critique, Reward, Trajectory, Turn, Verification
 from introspect.store.types import utcnow
 
 # The statements a running job executes on every turn are built once: building a SQLAlchemy statement

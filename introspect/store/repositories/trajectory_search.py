@@ -16,8 +16,8 @@ from sqlalchemy import ColumnElement, Select, TextClause, column, exists, func, 
 from sqlalchemy.orm import Session
 
 from introspect.store.fts import fts5_all_words_query
-from introspect.store.models import Job, Trajectory, Turn
 from introspect.store.repositories.batches import trajectory_in_batch
+from introspect.store.tables import Job, Trajectory, Turn
 
 
 @dataclass(frozen=True)
